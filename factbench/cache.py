@@ -1,0 +1,120 @@
+"""A persistent content-addressed store of stage outputs (SQLite).
+
+Each entry is keyed by the stage name, the fingerprint of the model that produced it, the settings that
+change it, and the input; so a second run of the same command does no model work, an interrupted run
+resumes with what was finished, and a changed model invalidates only the stages that use it. Values are
+JSON with a sha256 beside them: an entry whose bytes do not match is treated as missing and recomputed.
+SQLite in WAL mode with a busy timeout lets concurrent runs share one cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, stage TEXT, value TEXT, digest TEXT)"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_key(stage: str, fingerprint: str, settings: dict, item: Any) -> str:
+    return _digest(_canonical([stage, fingerprint, settings, item]))
+
+
+class Cache:
+    """Stage-output cache; ``Cache(None)`` is a disabled cache that always computes.
+
+    Counters ``hits``, ``misses`` and ``corrupt`` (per stage) feed the run's timing report.
+    """
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None
+        self.hits: dict[str, int] = {}
+        self.misses: dict[str, int] = {}
+        self.corrupt: dict[str, int] = {}
+        self._local = threading.local()
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._conn() as conn:
+                conn.execute(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def map(
+        self,
+        stage: str,
+        fingerprint: str,
+        settings: dict,
+        items: Sequence[Any],
+        compute: Callable[[list], list],
+    ) -> list:
+        """Results for ``items`` in order: cached ones read back, the rest computed in one ``compute`` call.
+
+        ``items`` and results must be JSON-serialisable; duplicates are computed once.
+        """
+        keys = [entry_key(stage, fingerprint, settings, it) for it in items]
+        found = self._get(stage, set(keys)) if self.path else {}
+        todo: dict[str, Any] = {}
+        for k, it in zip(keys, items):
+            if k not in found:
+                todo.setdefault(k, it)
+        self.hits[stage] = self.hits.get(stage, 0) + len(items) - sum(k in todo for k in keys)
+        self.misses[stage] = self.misses.get(stage, 0) + len(todo)
+        if todo:
+            values = compute(list(todo.values()))
+            if len(values) != len(todo):
+                raise RuntimeError(f"stage {stage}: compute returned {len(values)} results for {len(todo)} inputs")
+            # Round-trip through JSON so that a fresh result and a cached one are the same object shape.
+            fresh = {k: json.loads(_canonical(v)) for k, v in zip(todo, values)}
+            if self.path:
+                self._put(stage, fresh)
+            found.update(fresh)
+        return [found[k] for k in keys]
+
+    def _get(self, stage: str, keys: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        conn = self._conn()
+        key_list = list(keys)
+        for i in range(0, len(key_list), 500):
+            chunk = key_list[i : i + 500]
+            rows = conn.execute(
+                f"SELECT key, value, digest FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            for key, value, digest in rows:
+                if _digest(value) != digest:
+                    self.corrupt[stage] = self.corrupt.get(stage, 0) + 1
+                    continue
+                try:
+                    out[key] = json.loads(value)
+                except json.JSONDecodeError:
+                    self.corrupt[stage] = self.corrupt.get(stage, 0) + 1
+        return out
+
+    def _put(self, stage: str, values: dict[str, Any]) -> None:
+        rows = []
+        for key, v in values.items():
+            text = _canonical(v)
+            rows.append((key, stage, text, _digest(text)))
+        conn = self._conn()
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
+
+    def stats(self) -> dict:
+        return {"hits": dict(self.hits), "misses": dict(self.misses), "corrupt": dict(self.corrupt)}

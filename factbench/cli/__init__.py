@@ -1,0 +1,38 @@
+"""The ``factbench`` command line. Each concern adds its commands from its own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import FactbenchError
+
+# Modules that attach commands to ``main`` when imported.
+_COMMAND_MODULES = ("run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress")
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and the error's exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FactbenchError as exc:
+            click.echo(f"factbench: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="factbench")
+def main():
+    """Run factual-consistency metrics over summaries, compare them with human judgments, time them."""
+
+
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as exc:  # a command module not written yet must not break the others
+        if exc.name != f"{__name__}.{_name}":
+            raise

@@ -1,0 +1,98 @@
+"""``factbench run`` and ``factbench report``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from . import main
+
+
+def parse_settings(pairs: tuple[str, ...]) -> dict[str, dict]:
+    """``("rouge.against=source", ...)`` -> ``{"rouge": {"against": "source"}}``."""
+    out: dict[str, dict] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        metric, dot, name = key.partition(".")
+        if not sep or not dot or not metric or not name:
+            raise ConfigError(f"--set expects METRIC.KEY=VALUE, got {pair!r}")
+        out.setdefault(metric, {})[name] = value
+    return out
+
+
+def parse_columns(value: str | None) -> dict | None:
+    """The ``--columns`` map: inline JSON, or the path of a JSON file."""
+    if value is None:
+        return None
+    text = value
+    if not value.lstrip().startswith("{"):
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigError(f"--columns: {value!r} is neither JSON text nor an existing .json file")
+        text = path.read_text(encoding="utf-8")
+    try:
+        columns = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--columns: not valid JSON: {exc}") from exc
+    if not isinstance(columns, dict):
+        raise ConfigError("--columns must be a JSON object mapping roles to column names")
+    return columns
+
+
+@main.command()
+@click.option("--dataset", "datasets", multiple=True, required=True, help="Dataset name or .jsonl/.csv/.tsv path (repeatable).")
+@click.option("--metrics", required=True, help="Comma-separated metric names, e.g. rouge,quals,precomputed:frank-official.")
+@click.option("--columns", default=None, metavar="JSON|FILE", help="Column map of a .jsonl/.csv/.tsv dataset: JSON text or a .json file.")
+@click.option("--split", default=None, help="Only this split (e.g. test, valid).")
+@click.option("--limit", type=int, default=None, help="Only the first N records of each dataset.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Run directory (default reports/<time>-<dataset>).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Benchmark data directory (else FACTBENCH_DATA_DIR or the config file).")
+@click.option("--profile", default=None, help="Model profile of every metric: paper, fast or tiny.")
+@click.option("--set", "set_", multiple=True, metavar="METRIC.KEY=VALUE", help="Override a metric setting (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Stage cache folder (default ~/.cache/factbench).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the stage cache.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet):
+    """Score DATASET(s) with METRICS and write a run directory with scores, tables and a summary."""
+    from ..runner import RunConfig, run as run_
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    if not names:
+        raise ConfigError("--metrics is empty")
+    if out_dir is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = Path("reports") / f"{stamp}-{'+'.join(Path(d).stem for d in datasets)}"
+    cfg = RunConfig(
+        datasets=list(datasets),
+        metrics=names,
+        out_dir=out_dir,
+        data_dir=str(data_dir) if data_dir else None,
+        columns=parse_columns(columns),
+        split=split,
+        limit=limit,
+        profile=profile,
+        settings=parse_settings(set_),
+        seed=seed,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        use_cache=not no_cache,
+        progress=not quiet,
+        command="factbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    out = run_(cfg)
+    click.echo(f"wrote {out}/summary.md")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir):
+    """Regenerate every report of RUN_DIR from its stored scores alone."""
+    from ..report import write_reports
+
+    click.echo(f"wrote {write_reports(run_dir)}")

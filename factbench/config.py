@@ -1,0 +1,26 @@
+"""The optional user config file (TOML): ``$FACTBENCH_CONFIG``, else ``./factbench.toml``, else
+``~/.config/factbench/config.toml``. Keys: ``data_dir``, ``cache_dir``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def config_path() -> Path | None:
+    env = os.environ.get("FACTBENCH_CONFIG")
+    candidates = [Path(env)] if env else [Path("factbench.toml"), Path.home() / ".config" / "factbench" / "config.toml"]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def load_config() -> dict:
+    path = config_path()
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML config file: {exc}") from exc

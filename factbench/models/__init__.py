@@ -1,0 +1,1 @@
+"""Model runtime shared by the model-based metrics: loading, batching, generation, scoring, QA decoding."""

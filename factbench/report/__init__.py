@@ -1,0 +1,137 @@
+"""Reports of a run directory, recomputed from its stored files alone (scores.csv, results.jsonl,
+run.json, timings.json): the comparison table, the run summary, and the analysis against human labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import RunError
+from ..io import read_json, write_text
+from .tables import comparison_table, markdown_table, wide_means
+
+LOWEST_SHOWN = 3
+
+
+def load_run(run_dir: str | Path) -> tuple[dict, pd.DataFrame]:
+    run_dir = Path(run_dir)
+    for name in ("run.json", "scores.csv"):
+        if not (run_dir / name).is_file():
+            raise RunError(f"{run_dir} is not a finished run directory: {name} is missing")
+    meta = read_json(run_dir / "run.json")
+    scores = pd.read_csv(run_dir / "scores.csv", dtype={"example_id": str, "doc_id": str, "system": str, "split": str})
+    return meta, scores
+
+
+def score_columns(meta: dict) -> list[str]:
+    return [n for m in meta["metrics"].values() for n in m["score_names"]]
+
+
+def write_reports(run_dir: str | Path) -> Path:
+    """(Re)write table.csv, table.md, summary.md and the analysis of a run directory; return summary.md."""
+    run_dir = Path(run_dir)
+    meta, scores = load_run(run_dir)
+    columns = score_columns(meta)
+    table = comparison_table(scores, columns)
+    with open(run_dir / "table.csv", "w", newline="", encoding="utf-8") as fh:
+        table.to_csv(fh, index=False)
+    write_text(run_dir / "table.md", markdown_table(wide_means(table)) + "\n")
+
+    analysis_md = ""
+    label_columns = [c for c in scores.columns if c.startswith("label:")]
+    if label_columns:
+        try:
+            from .analysis import analyze_run
+        except ImportError:
+            analyze_run = None
+        if analyze_run is not None:
+            analysis_md = analyze_run(run_dir)
+
+    timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").exists() else None
+    summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md)
+    write_text(run_dir / "summary.md", summary)
+    return run_dir / "summary.md"
+
+
+def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest: str, analysis_md: str) -> str:
+    lines = ["# factbench run", ""]
+    if any(m.get("profile") == "tiny" for m in meta["metrics"].values()):
+        lines += [
+            "> **Tiny profile: these numbers are meaningless.** The tiny models are random weights built to test",
+            "> the mechanics; use the `paper` or `fast` profile for scores that mean something.",
+            "",
+        ]
+    lines += [
+        f"- command: `{meta.get('command') or 'n/a'}`",
+        f"- factbench {meta['factbench_version']}, git {meta.get('git_commit') or 'n/a'}, seed {meta['seed']}",
+        f"- started {meta['started']}, ended {meta['ended']}; machine {meta['machine'].get('platform')}, "
+        f"{meta['machine'].get('cpus')} CPUs",
+        "",
+        "## Datasets",
+        "",
+    ]
+    for d in meta["datasets"]:
+        lines.append(f"- **{d['name']}** (split {d['split']}, {d['n']} summaries): {d.get('description', '')}")
+        for name, scale in d["label_scales"].items():
+            lines.append(
+                f"  - label `{name}` in [{scale['low']}, {scale['high']}] ({scale['kind']}): {scale['description']}"
+            )
+    lines += ["", "## Metrics", ""]
+    for label, m in meta["metrics"].items():
+        lines.append(f"- **{label}**: `{m['signature']}`")
+    lines += ["", "## Scores (mean per dataset and system)", "", markdown_table(wide_means(table)), ""]
+    if timings:
+        lines += ["## Speed", "", "| metric | summaries | wall s | summaries/s | cache hits | cache misses |", "|---|---|---|---|---|---|"]
+        for label, t in timings["metrics"].items():
+            rate = t.get("summaries_per_s")
+            cache = t.get("cache", {})
+            lines.append(
+                f"| {label} | {t['summaries']} (+{t['resumed']} resumed) | {t['wall_s']:.2f} | "
+                f"{'n/a' if rate is None else f'{rate:.1f}'} | {sum(cache.get('hits', {}).values())} | "
+                f"{sum(cache.get('misses', {}).values())} |"
+            )
+        lines += ["", f"Peak memory: {timings['peak_memory_mb']:.0f} MB.", ""]
+    if analysis_md:
+        lines += [analysis_md, ""]
+    if lowest:
+        lines += [lowest, ""]
+    return "\n".join(lines)
+
+
+def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
+    """The lowest-scoring summaries of each metric that can show its details (e.g. QA pairs)."""
+    from ..metrics import metric_class
+
+    results_path = run_dir / "results.jsonl"
+    if not results_path.exists():
+        return ""
+    formatters = {}
+    for label, m in meta["metrics"].items():
+        try:
+            cls = metric_class(label)
+        except Exception:  # noqa: BLE001 - a plug-in that is not installed here just shows no details
+            continue
+        if m["score_names"]:
+            formatters[label] = (cls.format_details, m["score_names"][0])
+    sections = []
+    rows_by_metric: dict[str, list[dict]] = {}
+    with results_path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["metric"] in formatters:
+                rows_by_metric.setdefault(row["metric"], []).append(row)
+    for label, rows in rows_by_metric.items():
+        fmt, main_score = formatters[label]
+        scored = [r for r in rows if r["scores"].get(main_score) is not None]
+        scored.sort(key=lambda r: r["scores"][main_score])
+        shown = [(r, fmt(r["details"])) for r in scored[:LOWEST_SHOWN]]
+        shown = [(r, text) for r, text in shown if text]
+        if not shown:
+            continue
+        sections.append(f"## Lowest-scoring summaries by {label} ({main_score})")
+        for r, text in shown:
+            sections += ["", f"### {r['dataset']} / {r['example_id']}: {main_score} = {r['scores'][main_score]:.4f}", "", text]
+        sections.append("")
+    return "\n".join(sections)

@@ -1,0 +1,35 @@
+"""Shared fixtures. Real benchmark data comes from FACTBENCH_DATA_DIR (default ../shared/data); without it
+the tests that need it skip, except in CI (CI=true), where missing data fails the run."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(os.environ.get("FACTBENCH_DATA_DIR") or REPO.parent / "shared" / "data")
+    if not path.is_dir():
+        message = f"benchmark data directory {path} is missing (set FACTBENCH_DATA_DIR)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict:
+    """Tiny random-weight models built once per session: kind ("bart", "t5", "qa", "classifier") -> directory.
+
+    Built by factbench.models.tiny (deterministic: same torch version, same bytes); they load with
+    factbench.models.loading.load_model(path, "seq2seq" | "qa" | "classifier").
+    """
+    from factbench.models.tiny import build_all
+
+    return build_all(tmp_path_factory.mktemp("tiny_models"))

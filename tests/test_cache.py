@@ -1,0 +1,75 @@
+"""The stage cache: hits skip work, keys separate stages/models/settings, corruption is recomputed,
+concurrent writers do not corrupt it."""
+
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+
+from factbench.cache import Cache
+
+
+def square_calls():
+    calls = []
+
+    def compute(items):
+        calls.append(list(items))
+        return [{"sq": x * x} for x in items]
+
+    return calls, compute
+
+
+def test_second_map_is_all_hits(tmp_path):
+    cache = Cache(tmp_path / "c.sqlite")
+    calls, compute = square_calls()
+    assert cache.map("sq", "m1", {}, [1, 2, 2, 3], compute) == [{"sq": 1}, {"sq": 4}, {"sq": 4}, {"sq": 9}]
+    assert calls == [[1, 2, 3]]  # duplicates computed once
+    fresh = Cache(tmp_path / "c.sqlite")  # a new process would see the same
+    assert fresh.map("sq", "m1", {}, [3, 1], compute) == [{"sq": 9}, {"sq": 1}]
+    assert calls == [[1, 2, 3]]
+    assert fresh.stats()["hits"] == {"sq": 2} and fresh.stats()["misses"] == {"sq": 0}
+
+
+def test_stage_fingerprint_and_settings_are_part_of_the_key(tmp_path):
+    cache = Cache(tmp_path / "c.sqlite")
+    calls, compute = square_calls()
+    cache.map("sq", "m1", {"k": 1}, [2], compute)
+    cache.map("sq", "m2", {"k": 1}, [2], compute)
+    cache.map("sq", "m1", {"k": 2}, [2], compute)
+    cache.map("cube", "m1", {"k": 1}, [2], compute)
+    assert calls == [[2], [2], [2], [2]]
+
+
+def test_corrupted_entry_is_detected_and_recomputed(tmp_path):
+    path = tmp_path / "c.sqlite"
+    calls, compute = square_calls()
+    Cache(path).map("sq", "m", {}, [5], compute)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE entries SET value = '{\"sq\": 24}'")
+    cache = Cache(path)
+    assert cache.map("sq", "m", {}, [5], compute) == [{"sq": 25}]
+    assert calls == [[5], [5]] and cache.stats()["corrupt"] == {"sq": 1}
+
+
+def test_disabled_cache_always_computes(tmp_path):
+    calls, compute = square_calls()
+    cache = Cache(None)
+    cache.map("sq", "m", {}, [1], compute)
+    cache.map("sq", "m", {}, [1], compute)
+    assert calls == [[1], [1]]
+
+
+def _writer(args):
+    path, offset = args
+    cache = Cache(path)
+    for start in range(0, 200, 10):
+        cache.map("sq", "m", {}, list(range(offset + start, offset + start + 10)), lambda xs: [x * x for x in xs])
+    return True
+
+
+def test_concurrent_runs_share_a_cache(tmp_path):
+    path = tmp_path / "c.sqlite"
+    Cache(path)
+    with ProcessPoolExecutor(2) as pool:
+        assert all(pool.map(_writer, [(path, 0), (path, 100)]))  # overlapping ranges 100..199
+    calls = []
+    values = Cache(path).map("sq", "m", {}, list(range(300)), lambda xs: calls.append(xs) or [0] * len(xs))
+    assert calls == [] and values == [x * x for x in range(300)]
