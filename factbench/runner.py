@@ -89,9 +89,13 @@ def build_metrics(cfg: RunConfig) -> list[Metric]:
         settings = dict(cfg.settings.get(base, {}))
         built.append(registry.create(name, settings, profile=cfg.profile))
     for m in built:
-        # One run seed for every metric that draws random numbers, unless the user set the metric's own.
-        if "seed" in m.settings and "seed" not in cfg.settings.get(m.name, {}):
+        # One run seed for every metric that draws random numbers, unless the user set the metric's own;
+        # likewise the run's data directory for metrics that read files from it.
+        own = cfg.settings.get(m.name, {})
+        if "seed" in m.settings and "seed" not in own:
             m.settings["seed"] = cfg.seed
+        if "data_dir" in m.settings and "data_dir" not in own and cfg.data_dir:
+            m.settings["data_dir"] = cfg.data_dir
     names = [n for m in built for n in m.score_names]
     clash = {n for n in names if names.count(n) > 1}
     if clash:

@@ -4,6 +4,7 @@ run.json, timings.json): the comparison table, the run summary, and the analysis
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -92,6 +93,16 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
                 f"{'n/a' if rate is None else f'{rate:.1f}'} | {sum(cache.get('hits', {}).values())} | "
                 f"{sum(cache.get('misses', {}).values())} |"
             )
+        stage_rows = [
+            f"| {label} | {stage} | {s.get('wall_s', 0.0):.2f} | {s.get('cpu_s', 0.0):.2f} | {s.get('model_calls', 0):.0f} | "
+            f"{s.get('tokens_in', 0):.0f} | {s.get('tokens_out', 0):.0f} | {s.get('flops', 0.0) / 1e9:.2f} | "
+            f"{s['flops'] / s['wall_s'] / 1e9 if s.get('flops') and s.get('wall_s') else 0.0:.1f} |"
+            for label, t in timings["metrics"].items()
+            for stage, s in t.get("stages", {}).items()
+        ]
+        if stage_rows:  # estimated FLOPs are the adapters' counters (2 x parameters x tokens)
+            lines += ["", "| metric | stage | wall s | cpu s | model calls | tokens in | tokens out | est. GFLOP | GFLOP/s |",
+                      "|---|---|---|---|---|---|---|---|---|", *stage_rows]
         lines += ["", f"Peak memory: {timings['peak_memory_mb']:.0f} MB.", ""]
     if analysis_md:
         lines += [analysis_md, ""]
@@ -100,8 +111,14 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
     return "\n".join(lines)
 
 
+def _reason_kind(reason: str) -> str:
+    """A missing reason without its record-specific tail, so that like reasons are counted together."""
+    return reason.split(" for ")[0].split(": ")[0][:120]
+
+
 def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
-    """The lowest-scoring summaries of each metric that can show its details (e.g. QA pairs)."""
+    """Per metric: the summaries it could not score and why, and the lowest-scoring summaries with the
+    details the metric can show (e.g. QA pairs)."""
     from ..metrics import metric_class
 
     results_path = run_dir / "results.jsonl"
@@ -123,6 +140,13 @@ def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
             if row["metric"] in formatters:
                 rows_by_metric.setdefault(row["metric"], []).append(row)
     for label, rows in rows_by_metric.items():
+        missing = [r for r in rows if r.get("missing")]
+        if missing:
+            reasons = Counter(_reason_kind(r["missing"]) for r in missing)
+            sections += [f"## Unscored by {label}: {len(missing)} of {len(rows)} summaries", ""]
+            sections += [f"- {n} x {reason}" for reason, n in reasons.most_common(5)]
+            ids = ", ".join(f"{r['dataset']}/{r['example_id']}" for r in missing[:10])
+            sections += [f"- examples: {ids}{' ...' if len(missing) > 10 else ''}", ""]
         fmt, main_score = formatters[label]
         scored = [r for r in rows if r["scores"].get(main_score) is not None]
         scored.sort(key=lambda r: r["scores"][main_score])
