@@ -29,6 +29,8 @@ CONSISTENT = Scale(
     "sentence-level file, which is not available)",
 )
 ARTICLES = "articles-wmetrics-reference-json"
+# FRANK calls its validation cut "valid"; every factbench dataset names its cuts val/test.
+_SPLITS = {"test": "test", "valid": "val"}
 # Error-category columns kept in meta (each the per-summary value of human_annotations.json).
 _ERROR_COLUMNS = (
     "RelE", "EntE", "CircE", "OutE", "GramE", "CorefE", "LinkE", "Other",
@@ -64,13 +66,16 @@ def load_frank(folder: Path) -> Dataset:
         if digest not in articles:
             articles[digest] = read_json(art_path)
         article = articles[digest]
+        split = _SPLITS.get(require(row, "split", ann_path, where))
+        if split is None:
+            raise DataError(f"{where}: split {row['split']!r} is neither 'test' nor 'valid'", path=ann_path)
         factuality = require(row, "Factuality", ann_path, where)
         if not isinstance(factuality, (int, float)) or math.isnan(factuality):
             raise DataError(f"{where}: Factuality {factuality!r} is not a number", path=ann_path)
         records.append(
             Record(
                 dataset="frank",
-                split=require(row, "split", ann_path, where),
+                split=split,
                 example_id=f"{digest}:{model}",
                 doc_id=digest,
                 system=model,
@@ -86,7 +91,7 @@ def load_frank(folder: Path) -> Dataset:
         name="frank",
         records=validate(records, scales, ann_path),
         label_scales=scales,
-        description="FRANK (Pagnoni et al. 2021): CNN/DM (5 systems) and XSum (4 systems); split test/valid; "
+        description="FRANK (Pagnoni et al. 2021): CNN/DM (5 systems) and XSum (4 systems); split test/val (FRANK's 'valid'); "
         "CNN/DM summaries are the annotated lowercased, tokenized text",
         path=str(folder),
     )
@@ -99,6 +104,6 @@ register(
         folder="frank",
         files=("human_annotations.json", ARTICLES),
         description="FRANK: 2246 summaries with Factuality in [0, 1] and error categories (Pagnoni et al. 2021)",
-        counts="2246 summaries (1250 CNN/DM, 996 XSum; 1575 test, 671 valid)",
+        counts="2246 summaries (1250 CNN/DM, 996 XSum; 1575 test, 671 val)",
     )
 )

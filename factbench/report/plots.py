@@ -1,0 +1,129 @@
+"""PNG plots of a run's meta-evaluation (matplotlib, Agg backend: no display needed).
+
+- ``scatter_<dataset>_<label>.png``: metric versus human score, one panel per metric, with the global Pearson;
+- ``heatmap_<level>_<method>.png``: metrics x (dataset, label) correlations for each headline table;
+- ``roc_<dataset>_<label>.png``: ROC curves on the test cut for binary labels with a detection result.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: headless servers and CI have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..stats.correlation import LEVEL_TEXT, method_name  # noqa: E402
+from ..stats.detection import normalise_cut, roc_curve  # noqa: E402
+
+LABEL_PREFIX = "label:"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
+
+
+def scatter(frame, metrics, label, title, path):
+    """One panel per metric: metric score (x) against the human label (y)."""
+    metrics = [m for m in metrics if frame[m].notna().any()]
+    if not metrics:
+        return None
+    ncols = min(4, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False)
+    y_all = frame[LABEL_PREFIX + label].to_numpy(float)
+    for ax, metric in zip(axes.flat, metrics):
+        x = frame[metric].to_numpy(float)
+        ok = np.isfinite(x) & np.isfinite(y_all)
+        ax.scatter(x[ok], y_all[ok], s=6, alpha=0.4)
+        r = np.corrcoef(x[ok], y_all[ok])[0, 1] if ok.sum() > 2 and np.ptp(x[ok]) > 0 and np.ptp(y_all[ok]) > 0 \
+            else float("nan")
+        ax.set_title(f"{metric} (Pearson {r:.3f}, n={ok.sum()})", fontsize=8)
+        ax.set_xlabel(metric, fontsize=7)
+        ax.set_ylabel(label, fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def heatmap(columns, metrics, level, method, settings, path):
+    """Correlation estimates, metrics (rows) x dataset/label (columns)."""
+    names = [c.name for c in columns]
+    grid = np.full((len(metrics), len(names)), np.nan)
+    for j, col in enumerate(columns):
+        for r in col.rows:
+            if r["_level"] == level and r["_method"] == method:
+                grid[metrics.index(r["metric"]), j] = r["estimate"]
+    if np.all(np.isnan(grid)):
+        return None
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 1.0 + 0.35 * len(metrics)))
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    for (i, j), v in np.ndenumerate(grid):
+        ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(metrics)), metrics, fontsize=7)
+    ax.set_title(f"{method_name(method, settings.kendall)}, {LEVEL_TEXT[level]}", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def roc(frame, metrics, label, title, path):
+    """ROC curves of every metric on the test cut."""
+    test = frame[frame["split"].map(normalise_cut) == "test"]
+    y_all = test[LABEL_PREFIX + label].to_numpy(float)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    drawn = 0
+    for metric in metrics:
+        x = test[metric].to_numpy(float)
+        ok = np.isfinite(x) & np.isfinite(y_all)
+        if ok.sum() < 2 or len(np.unique(y_all[ok])) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(y_all[ok], x[ok])
+        # The colour cycle has 10 entries; a second line style keeps 11+ metrics apart.
+        ax.plot(fpr, tpr, lw=1, ls=("-", "--", ":")[drawn // 10 % 3],
+                label=f"{metric} (AUC {np.trapezoid(tpr, fpr):.3f})")
+        drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+    ax.set_xlabel("false positive rate (inconsistent predicted consistent)", fontsize=7)
+    ax.set_ylabel("true positive rate", fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_plots(out_dir, scores, metrics, columns, detection, settings) -> list:
+    """Write every plot into ``out_dir``; return the paths written."""
+    written = []
+    for col in columns:
+        frame = scores[scores["dataset"] == col.dataset]
+        written.append(scatter(frame, metrics, col.label, f"{col.dataset}: metric vs human {col.label}",
+                               out_dir / f"scatter_{_slug(col.dataset)}_{_slug(col.label)}.png"))
+    from .analysis import HEADLINE
+
+    for level, method in HEADLINE:
+        if (level, method) in settings.combos and columns:
+            written.append(heatmap(columns, metrics, level, method, settings,
+                                   out_dir / f"heatmap_{level}_{method}.png"))
+    if not detection.empty and "test_auc" in detection:
+        for (dataset, label), _ in detection.groupby(["dataset", "label"]):
+            frame = scores[scores["dataset"] == dataset]
+            written.append(roc(frame, metrics, label, f"{dataset} ({label}), test cut",
+                               out_dir / f"roc_{_slug(dataset)}_{_slug(label)}.png"))
+    return [p for p in written if p is not None]
