@@ -1,0 +1,240 @@
+"""QUALS: parsing, the filter/selection of ALGORITHMS.md §2.3, the score formula by hand, cache, determinism."""
+
+import pytest
+import torch
+
+from factbench.cache import Cache
+from factbench.metrics import create
+from factbench.metrics.quals import SENTINEL, filter_and_select, parse_lmqg, parse_original, quals_formula
+from factbench.records import Record
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on a shared 2-core machine every op of a multi-threaded
+    pool waits for busy cores (measured 15 s -> 0.9 s for one 60-group search)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+SOURCE = ("The city council approved a new budget on Monday after a long debate about schools and roads. "
+          "The mayor said the plan would raise taxes by two percent and hire forty new teachers.")
+SUMMARY = "The council approved the budget on Monday."
+
+
+def rec(i, summary=SUMMARY, source=SOURCE):
+    return Record("t", "test", f"e{i}", "d", "sys", source, summary)
+
+
+# ------------------------------------------------------------------------------------------ pure parts
+
+
+def test_parse_original_needs_exactly_one_separator():
+    assert parse_original("Who won? <sep>John Smith", "<sep>") == ("Who won?", "John Smith")
+    assert parse_original("Who won? John Smith", "<sep>") is None
+    assert parse_original("a <sep> b <sep> c", "<sep>") is None
+    assert parse_original("Who? <sep>", "<sep>") == ("Who?", "")  # empty answer: kept, as the original
+
+
+def test_parse_lmqg_splits_pairs():
+    text = "question: Who won?, answer: the party | question: When?, answer: Sunday | junk"
+    assert parse_lmqg(text) == [("Who won?", "the party"), ("When?", "Sunday")]
+
+
+def P(q, a, s):
+    return {"question": q, "answer": a, "score": s}
+
+
+def test_filter_is_a_raw_lowercase_substring_test():
+    pairs = [P("q1", "HE", -1), P("q2", "Monday.", -2), P("q3", "mon day", -3), P("q4", "", -4)]
+    # "he" is inside "the"; "Monday." matches with its full stop; an empty answer matches anything
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["q1", "q2", "q4"]
+
+
+def test_selection_sorts_by_total_logprob_and_goes_round_robin():
+    pairs = [P("A1", "council", -5), P("B1", "budget", -1), P("A2", "council", -2), P("A3", "Council", -3),
+             P("B2", "budget", -4), P("A2", "COUNCIL", -2.5)]
+    # sorted: B1(-1) A2(-2) A2'(-2.5) A3(-3) B2(-4) A1(-5); groups by first appearance: budget, council
+    # round 1: B1, A2; round 2: B2, (A2' same question for 'council': skipped) A3; round 3: -, A1
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["B1", "A2", "B2", "A3", "A1"]
+    assert [p["question"] for p in filter_and_select(pairs, SUMMARY, max_qas=2)] == ["B1", "A2"]
+    # the check runs between rounds only: max_qas=3 still finishes round 2 (4 pairs)
+    assert len(filter_and_select(pairs, SUMMARY, max_qas=3)) == 4
+
+
+def test_one_round_can_overshoot_max_qas():
+    words = "the council approved budget on monday".split()
+    pairs = [P(f"q{i}", w, -i) for i, w in enumerate(words * 3)]
+    assert len(filter_and_select(pairs, SUMMARY, max_qas=4)) == 6  # 6 distinct answers in round 1
+
+
+def test_formula_by_hand():
+    # pair 1: mean(-1,-2,-3) - mean(-1,-1,-1) = -1; pair 2: mean(-2,-2) - mean(-4,-2) = +1 -> QUALS 0
+    assert quals_formula([[-1, -2, -3], [-2, -2]], [[-1, -1, -1], [-4, -2]]) == pytest.approx(0.0)
+    assert quals_formula([[-3.0]], [[-1.0]]) == pytest.approx(-2.0)
+
+
+# ------------------------------------------------------------------------------------- the metric
+
+
+def metric(tiny_models, **settings):
+    base = {"model": str(tiny_models["bart"]), "device": "cpu", "num_pairs": 12, "max_tokens": 20}
+    base.update(settings)
+    return create("quals", base, profile="tiny")
+
+
+def handmade(m, texts_scores):
+    """Generation output as the search would return it, for hand-built cases."""
+    tok = m.loaded.tokenizer
+    out = []
+    for text, score, pos in texts_scores:
+        ids = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        lps = pos if pos is not None else [score / len(ids)] * len(ids)
+        out.append({"tokens": ids, "token_logprobs": lps, "score": score, "norm_score": score / len(ids),
+                    "group": len(out), "text": text})
+    return out
+
+
+def model_mean_loglik(m, src_text, target):
+    tok = m.loaded.tokenizer
+    src = tok(src_text)["input_ids"][1:]  # the original format encodes without <s>
+    with torch.no_grad():
+        return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([target])).loss.item()
+
+
+@pytest.mark.parametrize("side", ["teacher-forced", "paper"])
+def test_quals_of_a_hand_built_case(tiny_models, monkeypatch, side):
+    m = metric(tiny_models, summary_side=side, max_qas=2)
+    hyps = handmade(m, [
+        ("Who approved the budget?<sep>the council", -6.0, None),
+        ("When was it approved?<sep>Monday", -4.0, None),
+        ("What was raised?<sep>taxes", -1.0, None),        # answer not in the summary: filtered out
+        ("No separator here", -0.5, None),                  # unparsable
+        ("Who approved it?<sep>The Council", -3.0, None),   # same answer as pair 1 (case-insensitive)
+    ])
+    monkeypatch.setattr(type(m), "_generate", lambda self, summaries: [hyps for _ in summaries])
+    res = m.score([rec(0)])[0]
+    # selection: sorted -3 (council), -4 (monday), -6 (council); round 1 takes "Who approved it?" and "When..."
+    sel = [hyps[4], hyps[1]]
+    assert [p["question"] for p in res.details["qa_pairs"]] == ["Who approved it?", "When was it approved?"]
+    terms = []
+    for h in sel:
+        src_mean = model_mean_loglik(m, SOURCE, h["tokens"])
+        summ_mean = model_mean_loglik(m, SUMMARY, h["tokens"]) if side == "teacher-forced" else h["norm_score"]
+        terms.append(src_mean - summ_mean)
+    assert res.scores["quals"] == pytest.approx(sum(terms) / 2, abs=1e-5)
+    d = res.details
+    assert (d["n_pairs"], d["n_kept"], d["n_selected"], d["n_unparsable"]) == (4, 3, 2, 1)
+    qa = d["qa_pairs"][0]
+    assert qa["diff_per_token"] == pytest.approx([a - b for a, b in zip(qa["logprobs_source"], qa["logprobs_summary"])])
+    assert d["tiny_model"] is True and "meaningless" in d["warning"]
+
+
+def test_no_pair_is_missing_or_sentinel_in_strict_mode(tiny_models, monkeypatch):
+    for strict in (False, True):
+        m = metric(tiny_models, strict=strict)
+        monkeypatch.setattr(type(m), "_generate", lambda self, s: [handmade(self, [("Who?<sep>Paris", -1.0, None)])])
+        res = m.score([rec(0)])[0]
+        if strict:
+            assert res.scores["quals"] == SENTINEL and res.missing is None
+        else:
+            assert res.scores["quals"] is None and "filter" in res.missing and "filter" in res.details["reason"]
+
+
+def test_lmqg_format_scores_the_rebuilt_target(tiny_models, monkeypatch):
+    m = metric(tiny_models, format="lmqg", prefix="generate question and answer: ", model=str(tiny_models["t5"]))
+    hyps = handmade(m, [("question: Who approved the budget?, answer: the council | question: When?, answer: x", -5.0,
+                         None)])
+    monkeypatch.setattr(type(m), "_generate", lambda self, s: [hyps])
+    res = m.score([rec(0)])[0]
+    tok = m.loaded.tokenizer
+    target = tok("question: Who approved the budget?, answer: the council", add_special_tokens=False)["input_ids"]
+    target += [tok.eos_token_id]
+
+    def mean(text):
+        src = tok("generate question and answer: " + text)["input_ids"]
+        with torch.no_grad():
+            return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([target])).loss.item()
+
+    assert len(res.details["qa_pairs"]) == 1  # lmqg_pairs = "first"
+    assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
+
+
+def test_truncation_is_recorded(tiny_models, monkeypatch):
+    m = metric(tiny_models, max_source_tokens=16)
+    monkeypatch.setattr(type(m), "_generate", lambda self, s: [handmade(self, [("Who?<sep>Monday", -1.0, None)])])
+    d = m.score([rec(0)])[0].details
+    assert d["source_truncated"] is True and d["source_tokens"] > 16 and d["max_source_tokens"] == 16
+
+
+# ------------------------------------------------------------------- end to end on the tiny model
+
+# With 60 groups and up to 20 tokens the tiny model yields 0, 2 and 3 pairs for these (a missing case included).
+SUMMARIES = ["The council approved the budget on Monday.", "The mayor said taxes would fall by ten percent.",
+             "Forty new teachers will be hired, the mayor said."]
+
+
+def test_end_to_end_batched_equals_one_at_a_time_and_is_deterministic(tiny_models):
+    recs = [rec(i, s) for i, s in enumerate(SUMMARIES)]
+    batched = metric(tiny_models, batch_size=3, num_pairs=60).score(recs)
+    single = [metric(tiny_models, batch_size=1, num_pairs=60).score([r])[0] for r in recs]
+    again = metric(tiny_models, batch_size=3, num_pairs=60).score(recs)
+    assert [r.details["n_selected"] for r in batched] == [0, 2, 3]
+    for a, b, c in zip(batched, single, again):
+        assert (a.scores["quals"] is None) == (b.scores["quals"] is None)
+        if a.scores["quals"] is not None:
+            assert a.scores["quals"] == pytest.approx(b.scores["quals"], abs=1e-5)
+        assert a.scores == c.scores and a.details == c.details  # same seed, same scores
+
+
+def test_cache_hit_is_identical_and_makes_no_model_call(tiny_models, tmp_path):
+    recs = [rec(i, s) for i, s in enumerate(SUMMARIES)]
+    first = metric(tiny_models)
+    first.cache = Cache(tmp_path / "cache.sqlite")
+    r1 = first.score(recs)
+    assert first.timer.as_dict()["generation"]["model_calls"] > 0
+    second = metric(tiny_models)
+    second.cache = Cache(tmp_path / "cache.sqlite")
+    r2 = second.score(recs)
+    assert [(r.scores, r.details, r.missing) for r in r1] == [(r.scores, r.details, r.missing) for r in r2]
+    calls = sum(v.get("model_calls", 0) for v in second.timer.as_dict().values())
+    assert calls == 0
+    assert second.cache.stats()["misses"] == {"quals.generate": 0, "quals.score_source": 0, "quals.score_summary": 0}
+
+
+def test_signature_flags_the_tiny_model_and_pins_settings(tiny_models):
+    sig = metric(tiny_models).signature()
+    assert "TINY-MODEL-MEANINGLESS" in sig and "num_pairs:12" in sig and "fp:sha256:" in sig
+    assert "diversity_strength:0.5" in sig and "summary_side:teacher-forced" in sig
+
+
+def test_bad_settings_are_config_errors(tiny_models):
+    from factbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="summary_side"):
+        metric(tiny_models, summary_side="both")
+    with pytest.raises(ConfigError, match="format"):
+        metric(tiny_models, format="qagen")
+
+
+def test_benchmark_script_runs_and_both_executions_agree(capsys):
+    """benchmarks/bench_quals.py on the tiny model: factbench's runtime and the one-pair-at-a-time execution
+    compute the same QUALS scores (the base-size figures are in the closing report, not a test)."""
+    import importlib.util
+
+    from factbench.metrics import quals as quals_mod
+
+    parser = quals_mod.parse_original
+    path = __import__("pathlib").Path(__file__).resolve().parents[2] / "benchmarks" / "bench_quals.py"
+    spec = importlib.util.spec_from_file_location("bench_quals", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (res,) = bench.main(["--sizes", "tiny", "--n", "2"])
+    assert quals_mod.parse_original is parser  # the workload patch is undone
+    assert res["same_missing"] and res["scored"] == 2 and res["max_abs_score_diff"] < 1e-5
+    assert res["selected_pairs_per_summary"] == [10, 10]
+    assert "| tiny" in capsys.readouterr().out
