@@ -12,6 +12,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def pytest_configure(config):
+    # Tiny models do many small ops; on a small, busy CPU a multi-thread pool makes each one wait on the
+    # others (a 60-group beam search took 15 s with 2 threads, 0.9 s with 1). Results do not depend on it.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ.get("FACTBENCH_DATA_DIR") or REPO.parent / "shared" / "data")
