@@ -6,9 +6,10 @@ scores. The difference is the execution:
 - **factbench**: ``Quals.score`` - summaries batched through diverse beam search (``batch_size``), each
   source encoded once and its cross-attention keys/values computed once for all its QA pairs, sources
   batched for scoring, the summary side likewise;
-- **one-at-a-time**: one summary per generation call, then for every selected QA pair one full model
-  forward given the source and one given the summary (``model(input_ids=..., decoder_input_ids=...)``),
-  so the source is re-encoded for each pair.
+- **one-at-a-time**: ``Quals`` with ``execution = "reference"`` (factbench/metrics/quals_reference.py):
+  one summary per generation call, then for every selected QA pair one full model forward given the
+  source and one given the summary (``model(input_ids=..., decoder_input_ids=...)``), so the source is
+  re-encoded for each pair; no cache.
 
 Models: the tiny random BART (factbench/models/tiny.py) and a BART-base-size random model built from
 its config in code (d_model 768, 6+6 layers, 12 heads, FFN 3072, 50265-entry output layer, no
@@ -52,10 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from factbench.cache import Cache  # noqa: E402
 from factbench.datasets import load  # noqa: E402
 from factbench.metrics import quals as quals_mod  # noqa: E402
-from factbench.metrics.quals import Quals, filter_and_select, quals_formula  # noqa: E402
-from factbench.models.generation import diverse_beam_search  # noqa: E402
+from factbench.metrics.quals import Quals  # noqa: E402
 from factbench.models.loading import LoadedModel, load_model  # noqa: E402
-from factbench.models.scoring import encode_source, special_ids  # noqa: E402
 from factbench.models.tiny import build  # noqa: E402
 from factbench.records import Record  # noqa: E402
 
@@ -94,58 +93,31 @@ def records(n: int) -> list[Record]:
     return out
 
 
-def metric_for(lm: LoadedModel, batch_size: int) -> Quals:
-    m = Quals({"model": str(lm.path), "batch_size": batch_size}, profile="tiny")
+def metric_for(lm: LoadedModel, batch_size: int, execution: str = "factbench") -> Quals:
+    m = Quals({"model": str(lm.path), "batch_size": batch_size, "execution": execution}, profile="tiny")
     m._loaded = lm
     m.cache = Cache(None)
     return m
 
 
-def one_at_a_time(m: Quals, recs: list[Record]) -> list[float | None]:
-    """The same algorithm, one summary and one QA pair at a time, re-encoding the source for every pair."""
-    lm, s = m.loaded, m.settings
-    model, tok = lm.model, lm.tokenizer
-    _, _, start = special_ids(model, tok)
+def timed(m: Quals, recs: list[Record]):
+    t0, c0 = time.perf_counter(), time.process_time()
+    results = m.score(recs)
+    return results, time.perf_counter() - t0, time.process_time() - c0
 
-    def loglik(src_ids, target):
-        with torch.inference_mode():
-            out = model(input_ids=torch.tensor([src_ids]), decoder_input_ids=torch.tensor([[start] + target[:-1]]))
-        lp = torch.log_softmax(out.logits[0].float(), -1)
-        return lp.gather(1, torch.tensor(target)[:, None]).squeeze(1).tolist()
 
-    scores = []
-    cpu = {"generation": 0.0, "scoring": 0.0}
-    for r in recs:
-        c0 = time.process_time()
-        summ_ids = encode_source(tok, r.summary, max_tokens=1024, no_bos=True).ids
-        hyps = diverse_beam_search(model, tok, [summ_ids], num_groups=int(s["num_pairs"]),
-                                   diversity_strength=float(s["diversity_strength"]), min_len=int(s["min_tokens"]),
-                                   max_len=int(s["max_tokens"]))[0]
-        pairs, _ = m._pairs([h.to_json() for h in hyps])
-        sel = filter_and_select(pairs, r.summary, int(s["max_qas"]))
-        c1 = time.process_time()
-        cpu["generation"] += c1 - c0
-        if not sel:
-            scores.append(None)
-            continue
-        src_ids = encode_source(tok, r.source, max_tokens=1024, no_bos=True).ids
-        src_lps = [loglik(src_ids, p["target"]) for p in sel]
-        sum_lps = [loglik(summ_ids, p["target"]) for p in sel]
-        scores.append(quals_formula(src_lps, sum_lps))
-        cpu["scoring"] += time.process_time() - c1
-    return scores, cpu
+def stages(timer) -> dict:
+    return {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in timer.as_dict().items()}
 
 
 def run(size: str, lm: LoadedModel, recs: list[Record], batch_size: int) -> dict:
     m = metric_for(lm, batch_size)
-    t0, c0 = time.perf_counter(), time.process_time()
-    fast_results = m.score(recs)
-    t_fast, c_fast = time.perf_counter() - t0, time.process_time() - c0
+    fast_results, t_fast, c_fast = timed(m, recs)
     fast = [r.scores["quals"] for r in fast_results]
     n_sel = [r.details.get("n_selected", 0) for r in fast_results]
-    t0, c0 = time.perf_counter(), time.process_time()
-    slow, slow_cpu = one_at_a_time(m, recs)
-    t_slow, c_slow = time.perf_counter() - t0, time.process_time() - c0
+    ref = metric_for(lm, batch_size, "reference")  # the adapter's one-pair-at-a-time execution
+    slow_results, t_slow, c_slow = timed(ref, recs)
+    slow = [r.scores["quals"] for r in slow_results]
     diffs = [abs(a - b) for a, b in zip(fast, slow) if a is not None and b is not None]
     return {
         "size": size,
@@ -165,8 +137,8 @@ def run(size: str, lm: LoadedModel, recs: list[Record], batch_size: int) -> dict
         "same_missing": [a is None for a in fast] == [b is None for b in slow],
         "max_abs_score_diff": max(diffs) if diffs else None,
         "selected_pairs_per_summary": n_sel,
-        "stages": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in m.timer.as_dict().items()},
-        "one_at_a_time_cpu_by_stage": {k: round(v, 2) for k, v in slow_cpu.items()},
+        "stages": stages(m.timer),
+        "one_at_a_time_stages": stages(ref.timer),
     }
 
 

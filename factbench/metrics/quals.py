@@ -13,7 +13,8 @@ source and the deviations). Per summary:
    the same given the summary), the QA sequence being question + separator + answer + EOS.
 
 Stages go through ``self.cache`` (generation keyed by summary; scoring keyed by (input text, targets)),
-so a second run of the same records makes no model call.
+so a second run of the same records makes no model call. ``execution = "reference"`` runs the same
+algorithm one summary and one QA pair at a time without the cache (:mod:`.quals_reference`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .base import Metric, Result
 SENTINEL = -1e5  # compute_hypos_lm_score's score for a summary without any QA pair (paper-strict mode)
 FORMATS = ("original", "lmqg")
 SUMMARY_SIDES = ("paper", "teacher-forced")
+EXECUTIONS = ("factbench", "reference")  # how it runs, not what it computes: not in the signature
 TINY_WARNING = "tiny random-weight model: mechanics only, the numbers are meaningless"
 
 
@@ -129,6 +131,8 @@ class Quals(Metric):
             raise ConfigError(
                 f"quals: summary_side must be one of {', '.join(SUMMARY_SIDES)}, not {s['summary_side']!r}"
             )
+        if s["execution"] not in EXECUTIONS:
+            raise ConfigError(f"quals: execution must be one of {', '.join(EXECUTIONS)}, not {s['execution']!r}")
         if s["diversity_counts"] not in ("candidates", "chosen"):
             raise ConfigError("quals: diversity_counts must be 'candidates' (fairseq) or 'chosen' (transformers)")
         if s["lmqg_pairs"] not in ("first", "all"):
@@ -308,6 +312,10 @@ class Quals(Metric):
         if not batch:
             return []
         s = self.settings
+        if s["execution"] == "reference":
+            from .quals_reference import score_reference
+
+            return score_reference(self, batch)
         fp = self.fingerprint()
         summaries = [r.summary for r in batch]
         gen = self.cache.map("quals.generate", fp, self._gen_settings(), summaries, self._generate)

@@ -206,6 +206,60 @@ def test_cache_hit_is_identical_and_makes_no_model_call(tiny_models, tmp_path):
     assert second.cache.stats()["misses"] == {"quals.generate": 0, "quals.score_source": 0, "quals.score_summary": 0}
 
 
+@pytest.mark.parametrize("side", ["teacher-forced", "paper"])
+def test_reference_execution_equals_factbench_and_makes_more_model_calls(tiny_models, side):
+    """Same algorithm, one summary and one QA pair at a time: same scores and details (1e-5); every selected
+    pair re-encodes the source (2 model calls: encoder + decoder) instead of one encoder pass per batch."""
+    recs = [rec(i, s) for i, s in enumerate(SUMMARIES)]
+    fast = metric(tiny_models, batch_size=3, num_pairs=60, summary_side=side)
+    ref = metric(tiny_models, batch_size=3, num_pairs=60, summary_side=side, execution="reference")
+    ref.cache = Cache(None)
+    a, b = fast.score(recs), ref.score(recs)
+    assert [r.details["n_selected"] for r in b] == [0, 2, 3]
+    for x, y in zip(a, b):
+        assert x.missing == y.missing and (x.scores["quals"] is None) == (y.scores["quals"] is None)
+        if x.scores["quals"] is not None:
+            assert y.scores["quals"] == pytest.approx(x.scores["quals"], abs=1e-5)
+            for p, q in zip(x.details["qa_pairs"], y.details["qa_pairs"]):
+                assert (p["question"], p["answer"], p["tokens"]) == (q["question"], q["answer"], q["tokens"])
+                assert q["logprobs_source"] == pytest.approx(p["logprobs_source"], abs=1e-5)
+        assert {k: v for k, v in x.details.items() if k != "qa_pairs"} == \
+            {k: v for k, v in y.details.items() if k != "qa_pairs"}
+    n_sel = sum(r.details["n_selected"] for r in b)  # 5
+    src_len = len(ref._encode(SOURCE).ids)
+    ft, rt = fast.timer.as_dict(), ref.timer.as_dict()
+    # factbench: the 2 sources with pairs go in one batch: one encoder + one decoder pass, each source once
+    assert ft["source_scoring"]["model_calls"] == 2 and ft["source_scoring"]["tokens_in"] == 2 * src_len
+    # reference: one full forward per selected pair, the source encoded each time
+    assert rt["source_scoring"]["model_calls"] == 2 * n_sel
+    assert rt["source_scoring"]["tokens_in"] == n_sel * src_len
+    assert rt["source_scoring"]["tokens_out"] == ft["source_scoring"]["tokens_out"]  # same QA tokens scored
+    assert rt["source_scoring"]["items"] == ft["source_scoring"]["items"] == 3
+    if side == "teacher-forced":
+        assert rt["summary_scoring"]["model_calls"] == 2 * n_sel > ft["summary_scoring"]["model_calls"]
+        assert rt["summary_scoring"]["tokens_out"] == ft["summary_scoring"]["tokens_out"]
+    else:  # the tiny model's original format reuses the generation scores: nothing to score
+        assert rt["summary_scoring"].get("model_calls", 0) == 0
+    # one search per summary instead of one per batch: same decoded rows, more encoder passes and steps
+    assert rt["generation"]["items"] == ft["generation"]["items"] == 3
+    assert rt["generation"]["model_calls"] > ft["generation"]["model_calls"]
+
+
+def test_reference_execution_is_not_in_the_signature_and_bypasses_the_cache(tiny_models, tmp_path):
+    from factbench.errors import ConfigError
+
+    assert metric(tiny_models).signature() == metric(tiny_models, execution="reference").signature()
+    with pytest.raises(ConfigError, match="execution"):
+        metric(tiny_models, execution="fast")
+    recs = [rec(i, s) for i, s in enumerate(SUMMARIES[1:])]
+    for _ in range(2):
+        m = metric(tiny_models, execution="reference")
+        m.cache = Cache(tmp_path / "cache.sqlite")
+        m.score(recs)
+        assert m.timer.as_dict()["generation"]["model_calls"] > 0  # the second run computes again
+    assert m.cache.stats() == {"hits": {}, "misses": {}, "corrupt": {}}  # never consulted
+
+
 def test_signature_flags_the_tiny_model_and_pins_settings(tiny_models):
     sig = metric(tiny_models).signature()
     assert "TINY-MODEL-MEANINGLESS" in sig and "num_pairs:12" in sig and "fp:sha256:" in sig
