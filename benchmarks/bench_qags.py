@@ -1,0 +1,271 @@
+"""QAGS throughput: factbench's batched execution against one question at a time, side by side.
+
+Both sides run the same QAGS algorithm (ALGORITHMS.md §1) with the same models on the same records and
+report their scores, which must agree. The difference is the execution:
+
+- **factbench**: ``Qags.score`` on the whole set: all (summary, answer) lines of the batch through beam
+  search together (``qg_batch_size`` lines per call), answerability on the summary asked only for the
+  candidates the filter reaches in QG-score order (it stops once 20 are kept: same result), every
+  question-window pair of a stage through the QA model in length-sorted batches (``qa_batch_size``);
+- **one at a time**: the pipeline as the original ran it: one (summary, answer) line per generation call,
+  then every one of the 100 candidates answered on the summary (the paper setting ``--use_all_qsts``),
+  the filter, and each kept question answered on the summary and on the source, one QA forward pass per
+  question window. It re-uses an answer it already has (same question, same context), so it is not
+  slower than necessary.
+
+Models, random weights, no download: ``tiny`` = factbench's tiny BART QG + tiny BERT QA
+(factbench/models/tiny.py); ``base`` = a BART-base-size QG (d_model 768, 6+6 layers, 12 heads, FFN 3072,
+50265-entry output layer) and a BERT-base-size QA model (hidden 768, 12 layers, 12 heads, FFN 3072,
+30522-entry vocabulary), built from their configs in code with the tiny tokenizers. Random weights never
+stop, ask or follow their input on their own, so every QG model gets the same output-bias nudge (EOS +4,
+ids the tokenizer lacks blocked) and the decoded text ``t`` of a generation for answer ``a`` is shown to the
+rest of QAGS as the question ``"what about a t?"`` (bench only, on both sides): as with a trained QG model,
+questions then end in ``?`` and differ from answer to answer, so the filter and the QA stages get the
+realistic amount of work (some 100 distinct candidates per summary). Records: the first ``--n`` summaries of the sample set; ``--source-words``
+lengthens each source with the other sample documents (QAGS-CNN/DM articles are ~700 words).
+
+Run (about 5-10 minutes on 2 CPU cores)::
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_qags.py --sizes tiny,base --n 2 --repeats 2 --threads 1
+
+(``--threads 1``: on a 2-core machine shared with other jobs, one torch thread is much faster than two.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from factbench.cache import Cache  # noqa: E402
+from factbench.datasets import load  # noqa: E402
+from factbench.metrics.qags import Qags  # noqa: E402
+from factbench.metrics.qags_answers import extract_answers, qg_input, seeded_rng  # noqa: E402
+from factbench.metrics.qags_filter import Candidate, filter_questions  # noqa: E402
+from factbench.metrics.squad import f1_score  # noqa: E402
+from factbench.models import generation  # noqa: E402
+from factbench.models.loading import LoadedModel, load_model  # noqa: E402
+from factbench.models.qa import answer_questions  # noqa: E402
+from factbench.models.tiny import build  # noqa: E402
+from factbench.records import Record  # noqa: E402
+from factbench.timing import StageTimer  # noqa: E402
+
+
+def nudge(model, tokenizer) -> None:
+    """Make a random QG model stop: EOS +4, ids the tokenizer cannot decode blocked."""
+    with torch.no_grad():
+        bias = model.final_logits_bias
+        bias[0, len(tokenizer) :] = -1e4
+        bias[0, model.config.eos_token_id] += 4.0
+
+
+_real_beam_search = generation.beam_search
+
+
+def beam_search_as_questions(model, tokenizer, inputs, **kw):
+    """The real beam search; each hypothesis text ``t`` for the line highlighting ``a`` becomes ``what about a t?``."""
+    out = _real_beam_search(model, tokenizer, inputs, **kw)
+    for line, hyps in zip(inputs, out):
+        found = re.search("<hl> (.*?) <hl>", line)
+        answer = found.group(1) if found else ""
+        for h in hyps:
+            h.text = f"what about {answer} {' '.join(h.text.split())}?"
+    return out
+
+
+def qg_model(size: str, tiny_dir: Path) -> LoadedModel:
+    import transformers as tf
+
+    tiny = load_model(str(tiny_dir), "seq2seq", device="cpu")
+    if size == "tiny":
+        nudge(tiny.model, tiny.tokenizer)
+        return tiny
+    config = tf.BartConfig(
+        vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6, encoder_attention_heads=12,
+        decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072, max_position_embeddings=1024,
+        bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=None,
+        forced_eos_token_id=None,
+    )
+    torch.manual_seed(0)
+    model = tf.BartForConditionalGeneration(config).eval()
+    nudge(model, tiny.tokenizer)
+    return LoadedModel("bart-base-random", "seq2seq", tiny_dir, "bench:bart-base-random", model, tiny.tokenizer,
+                       "cpu", "fp32")
+
+
+def qa_model(size: str, tiny_dir: Path) -> LoadedModel:
+    import transformers as tf
+
+    tiny = load_model(str(tiny_dir), "qa", device="cpu")
+    if size == "tiny":
+        return tiny
+    config = tf.BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                           intermediate_size=3072, max_position_embeddings=512, pad_token_id=0)
+    torch.manual_seed(1)
+    model = tf.BertForQuestionAnswering(config).eval()
+    return LoadedModel("bert-base-random", "qa", tiny_dir, "bench:bert-base-random", model, tiny.tokenizer,
+                       "cpu", "fp32")
+
+
+def records(n: int, source_words: int) -> list[Record]:
+    ds = load("sample")
+    docs: dict[str, str] = {}
+    for r in ds.records:
+        docs.setdefault(r.doc_id, r.source)
+    out = []
+    for r in ds.records[:n]:
+        words = " ".join([docs[r.doc_id]] + [d for k, d in docs.items() if k != r.doc_id]).split()
+        source = " ".join(words[: max(source_words, len(docs[r.doc_id].split()))])
+        out.append(Record(r.dataset, r.split, r.example_id, r.doc_id, r.system, source, r.summary))
+    return out
+
+
+def metric(qg: LoadedModel, qa: LoadedModel) -> Qags:
+    m = Qags({"qg_model": "bench", "qa_model": "bench"}, profile="tiny")
+    m.settings["qg_max_new_tokens"] = 32
+    m._models = {"qg": qg, "qa": qa}
+    m._fingerprints = {"qg": qg.fingerprint, "qa": qa.fingerprint}
+    m.cache = Cache(None)
+    return m
+
+
+def one_at_a_time(m: Qags, recs: list[Record], timer: StageTimer) -> list[float | None]:
+    """The same algorithm, one generation call per (summary, answer) and one QA pass per question window."""
+    s, qg, qa, cfg = m.settings, m.model("qg"), m.model("qa"), m._qa_config()
+    answered: dict[tuple[str, str], str] = {}
+    generated: dict[str, list] = {}
+
+    def ask(question: str, context: str, stage: str) -> str:
+        if (question, context) not in answered:
+            with timer.stage(stage):
+                res = answer_questions(qa.model, qa.tokenizer, [(question, context)], cfg, batch_size=1)
+            answered[(question, context)] = res[0]["answer"]
+        return answered[(question, context)]
+
+    scores = []
+    for r in recs:
+        with timer.stage("answers"):
+            (answers,) = extract_answers([r.summary], m.spacy(), s["n_answers"], s["answer_selection"], s["seed"])
+        cands = []
+        for a in answers:
+            line = qg_input(r.summary, a, s["qg_format"], s["qg_prefix"])
+            if line not in generated:
+                with timer.stage("questions"):
+                    generated[line] = beam_search_as_questions(
+                        qg.model, qg.tokenizer, [line], num_beams=s["num_beams"], num_return=s["num_return_sequences"],
+                        max_new_tokens=s["qg_max_new_tokens"], min_new_tokens=s["qg_min_new_tokens"],
+                        length_penalty=float(s["length_penalty"]),
+                        max_source_tokens=s["qg_max_input_tokens"],
+                    )[0]
+            cands += [Candidate(h.text.strip(), float(h.norm_score), a) for h in generated[line]]
+        answerable = {c.question: bool(ask(c.question, r.summary, "qa_summary")) for c in cands}
+        chosen = filter_questions(cands, answerable, s["n_questions"], s["question_fill"],
+                                  seeded_rng(s["seed"], "questions", r.summary))
+        if not chosen:
+            scores.append(None)
+            continue
+        f1s = [f1_score(ask(q["question"], r.source, "qa_source"), ask(q["question"], r.summary, "qa_summary"))
+               for q in chosen]
+        scores.append(sum(f1s) / len(f1s))
+    return scores
+
+
+def walls(timer: StageTimer) -> dict:
+    return {k: round(v["wall_s"], 2) for k, v in timer.as_dict().items()}
+
+
+def run(size: str, tiny_dirs: dict, recs: list[Record], qg_batch_size: int | None, repeats: int) -> dict:
+    """Alternate the two executions ``repeats`` times; keep each side's fastest run (the least disturbed)."""
+    qg, qa = qg_model(size, tiny_dirs["bart"]), qa_model(size, tiny_dirs["qa"])
+    best_fast = best_slow = None
+    times_fast, times_slow = [], []
+    for _ in range(repeats):
+        m = metric(qg, qa)
+        if qg_batch_size:
+            m.settings["qg_batch_size"] = qg_batch_size
+        m.spacy()  # load outside the timings
+        t0 = time.perf_counter()
+        results = m.score(recs)
+        times_fast.append(time.perf_counter() - t0)
+        if best_fast is None or times_fast[-1] <= min(times_fast):
+            best_fast = (m, results)
+        slow_timer = StageTimer()
+        t0 = time.perf_counter()
+        slow = one_at_a_time(m, recs, slow_timer)
+        times_slow.append(time.perf_counter() - t0)
+        if best_slow is None or times_slow[-1] <= min(times_slow):
+            best_slow = (slow_timer, slow)
+    (m, results), (slow_timer, slow) = best_fast, best_slow
+    fast = [r.scores["qags"] for r in results]
+    t_fast, t_slow = min(times_fast), min(times_slow)
+    diffs = [abs(a - b) for a, b in zip(fast, slow) if a is not None and b is not None]
+    return {
+        "size": size,
+        "n_summaries": len(recs),
+        "params_qg": qg.n_params,
+        "params_qa": qa.n_params,
+        "factbench_s": round(t_fast, 2),
+        "one_at_a_time_s": round(t_slow, 2),
+        "factbench_all_s": [round(t, 2) for t in times_fast],
+        "one_at_a_time_all_s": [round(t, 2) for t in times_slow],
+        "factbench_summaries_per_s": round(len(recs) / t_fast, 4),
+        "one_at_a_time_summaries_per_s": round(len(recs) / t_slow, 4),
+        "speedup": round(t_slow / t_fast, 2),
+        "same_missing": [a is None for a in fast] == [b is None for b in slow],
+        "max_abs_score_diff": max(diffs) if diffs else None,
+        "passed_filter_per_summary": [r.details.get("n_passed_filter") for r in results],
+        "qg_batch_size": m.settings["qg_batch_size"],
+        "qa_batch_size": m.settings["qa_batch_size"],
+        "factbench_stage_wall_s": walls(m.timer),
+        "one_at_a_time_stage_wall_s": walls(slow_timer),
+        "factbench_model_calls": {k: v.get("model_calls", 0) for k, v in m.timer.as_dict().items()},
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="tiny,base")
+    ap.add_argument("--n", type=int, default=6, help="summaries (from the sample set)")
+    ap.add_argument("--source-words", type=int, default=0, help="lengthen sources to about this many words")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=None, help="write the JSON results here too")
+    ap.add_argument("--repeats", type=int, default=1, help="alternate the two sides this often; keep the fastest")
+    ap.add_argument("--qg-batch-size", type=int, default=None, help="factbench side: lines per generation call")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    generation.beam_search = beam_search_as_questions  # what factbench's QG stage calls, too
+    recs = records(args.n, args.source_words)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny_dirs = {k: build(k, Path(tmp) / k) for k in ("bart", "qa")}
+        for size in args.sizes.split(","):
+            res = run(size, tiny_dirs, recs, args.qg_batch_size, args.repeats)
+            print(json.dumps(res), flush=True)
+            results.append(res)
+    meta = {"torch": torch.__version__, "threads": args.threads, "machine": platform.machine(),
+            "python": platform.python_version(), "command": " ".join(sys.argv)}
+    if args.out:
+        Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    words = sum(len(r.source.split()) for r in recs) / len(recs)
+    print(f"\nsources: {words:.0f} words on average; {len(recs)} summaries; torch threads {args.threads}; "
+          f"fastest of {args.repeats} alternating runs per side\n")
+    print("| models | factbench summaries/s | one at a time summaries/s | speedup | max abs score diff |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['size']} (QG {r['params_qg'] / 1e6:.1f}M, QA {r['params_qa'] / 1e6:.1f}M) "
+              f"| {r['factbench_summaries_per_s']} | {r['one_at_a_time_summaries_per_s']} | {r['speedup']}x "
+              f"| {r['max_abs_score_diff']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
