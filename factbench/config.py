@@ -1,5 +1,5 @@
 """The optional user config file (TOML): ``$FACTBENCH_CONFIG``, else ``./factbench.toml``, else
-``~/.config/factbench/config.toml``. Keys: ``data_dir``, ``cache_dir``."""
+``~/.config/factbench/config.toml``. Keys: ``data_dir``, ``cache_dir``; and the cache folder they set."""
 
 from __future__ import annotations
 
@@ -24,3 +24,10 @@ def load_config() -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not a valid TOML config file: {exc}") from exc
+
+
+def cache_dir() -> Path:
+    """Where the stage cache and built models live: ``$FACTBENCH_CACHE_DIR``, the config's ``cache_dir``,
+    or ``~/.cache/factbench``."""
+    value = os.environ.get("FACTBENCH_CACHE_DIR") or load_config().get("cache_dir")
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "factbench"

@@ -22,6 +22,7 @@ from . import __version__
 from . import datasets as ds
 from . import metrics as registry
 from .cache import Cache
+from .config import cache_dir
 from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
@@ -51,15 +52,6 @@ class RunConfig:
     use_cache: bool = True
     progress: bool = True
     command: str = ""
-
-
-def default_cache_dir() -> Path:
-    import os
-
-    from .config import load_config
-
-    value = os.environ.get("FACTBENCH_CACHE_DIR") or load_config().get("cache_dir")
-    return Path(value) if value else Path.home() / ".cache" / "factbench"
 
 
 def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
@@ -122,7 +114,7 @@ def run(cfg: RunConfig) -> Path:
     if (out / "run.json").exists():
         raise RunError(f"{out} already holds a finished run; choose another --out (or delete it to re-run)")
     out.mkdir(parents=True, exist_ok=True)
-    cache = Cache(Path(cfg.cache_dir or default_cache_dir()) / "cache.sqlite" if cfg.use_cache else None)
+    cache = Cache(Path(cfg.cache_dir or cache_dir()) / "cache.sqlite" if cfg.use_cache else None)
 
     results: dict[str, dict[tuple[str, str], Result]] = {}
     timings: dict[str, dict] = {}

@@ -14,6 +14,8 @@ so a changed QA model re-runs only the QA stages:
 
 Every stage works on the distinct inputs of the whole batch: all (summary, answer) inputs of a batch
 go through beam search together, all (question, context) windows through the QA model together.
+``execution = "reference"`` runs the same algorithm the way the original pipeline did, one example,
+one generation input and one question at a time, without the cache (:mod:`.qags_reference`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ _POSITIVE_INTS = (
     "qa_max_answer_length",
     "qa_batch_size",
 )
+EXECUTIONS = ("factbench", "reference")  # how it runs, not what it computes: not in the signature
 
 
 class Qags(Metric):
@@ -95,6 +98,8 @@ class Qags(Metric):
             raise ConfigError(f"qags.qg_format must be one of {', '.join(qa_ans.QG_FORMATS)}")
         if not isinstance(s["qg_min_new_tokens"], int) or not 0 <= s["qg_min_new_tokens"] < s["qg_max_new_tokens"]:
             raise ConfigError("qags.qg_min_new_tokens must be an integer in [0, qg_max_new_tokens)")
+        if s["execution"] not in EXECUTIONS:
+            raise ConfigError(f"qags.execution must be one of {', '.join(EXECUTIONS)}, not {s['execution']!r}")
         if s["num_return_sequences"] > s["num_beams"]:
             raise ConfigError("qags.num_return_sequences cannot exceed qags.num_beams")
         if s["qa_doc_stride"] >= s["qa_max_seq_length"]:
@@ -161,13 +166,15 @@ class Qags(Metric):
         s = self.settings
         settings = {"n": s["n_answers"], "mode": s["answer_selection"], "seed": s["seed"]}
 
-        def compute(texts: list[str]) -> list[list[str]]:
-            out = qa_ans.extract_answers(texts, self.spacy(), s["n_answers"], s["answer_selection"], s["seed"])
-            self.timer.add("answers", model_calls=1, items=len(texts))
-            return out
-
         with self.timer.stage("answers"):
-            return self.cache.map("qags.answers", self.fingerprint("spacy"), settings, list(summaries), compute)
+            return self.cache.map("qags.answers", self.fingerprint("spacy"), settings, list(summaries), self._extract)
+
+    def _extract(self, texts: list[str]) -> list[list[str]]:
+        """Stage 1 without the cache: one spaCy call over ``texts``."""
+        s = self.settings
+        out = qa_ans.extract_answers(texts, self.spacy(), s["n_answers"], s["answer_selection"], s["seed"])
+        self.timer.add("answers", model_calls=1, items=len(texts))
+        return out
 
     def qg_inputs(self, summary: str, answers: Sequence[str]) -> list[str]:
         s = self.settings
@@ -214,25 +221,31 @@ class Qags(Metric):
 
     def qa(self, where: str, pairs: Sequence[tuple[str, str]]) -> list[dict]:
         """Stages 3-4: ``{"answer", "score_diff", "best"}`` per (question, context); ``where`` is summary|source."""
-        from ..models.qa import answer_questions
-
         stage = f"qa_{where}"
-        cfg = self._qa_config()
-        loaded = self.model("qa") if pairs else None
+        settings = {**self._qa_config().__dict__, "dtype": self.settings["dtype"]}
+        with self.timer.stage(stage):
+            return self.cache.map(
+                f"qags.{stage}", self.fingerprint("qa"), settings, [list(p) for p in pairs],
+                lambda items: self._answer(stage, items),
+            )
+
+    def _answer(self, stage: str, pairs: Sequence) -> list[dict]:
+        """Stages 3-4 without the cache: all windows of ``pairs`` through the QA model, counted under ``stage``."""
+        from ..models import qa as qa_mod  # looked up at call time: tests replace answer_questions
+
+        if not pairs:
+            return []
+        loaded = self.model("qa")
 
         def on_batch(n: int, tokens: int, padded: int) -> None:
             self.timer.add(stage, model_calls=1, tokens_in=tokens, flops=2.0 * loaded.n_params * padded)
 
-        def compute(items: list) -> list[dict]:
-            out = answer_questions(
-                loaded.model, loaded.tokenizer, [tuple(i) for i in items], cfg, self.settings["qa_batch_size"], on_batch
-            )
-            self.timer.add(stage, items=len(items))
-            return out
-
-        settings = {**cfg.__dict__, "dtype": self.settings["dtype"]}
-        with self.timer.stage(stage):
-            return self.cache.map(f"qags.{stage}", self.fingerprint("qa"), settings, [list(p) for p in pairs], compute)
+        out = qa_mod.answer_questions(
+            loaded.model, loaded.tokenizer, [tuple(p) for p in pairs], self._qa_config(),
+            self.settings["qa_batch_size"], on_batch,
+        )
+        self.timer.add(stage, items=len(pairs))
+        return out
 
     # -- the contract ------------------------------------------------------------------------------
 
@@ -282,6 +295,10 @@ class Qags(Metric):
         for r in batch:
             if not isinstance(r.summary, str) or not r.summary.strip():
                 raise DataError("qags: empty summary", record=r.example_id)
+        if s["execution"] == "reference":
+            from .qags_reference import score_reference
+
+            return score_reference(self, batch)
         summaries = [r.summary for r in batch]
         contexts = [self.context(r) for r in batch]
         answers = self.answers(summaries)
@@ -293,7 +310,7 @@ class Qags(Metric):
 
         filters: list[QuestionFilter | None] = []
         for ans, per in zip(answers, inputs):
-            cands = [Candidate(q, float(p), a) for a, x in zip(ans, per) for q, p in generated[x]]
+            cands = self.candidates(ans, [generated[x] for x in per])
             filters.append(QuestionFilter(cands, s["n_questions"], s["question_fill"]) if cands else None)
 
         # Stage 3: answerability on the summary, asked only for the candidates the filter reaches.
@@ -326,32 +343,41 @@ class Qags(Metric):
         need_src = list(dict.fromkeys((q["question"], ctx) for ctx, qs in zip(contexts, chosen) for q in qs))
         on_source = dict(zip(need_src, self.qa("source", need_src)))
 
-        results = []
-        for summ, ctx, ans, qs in zip(summaries, contexts, answers, chosen):
-            details = {"answers": ans, "questions": []}
-            if not ans:
-                results.append(Result({"qags": None}, details, "spaCy found no entity or noun chunk in the summary"))
-                continue
-            if not qs:
-                results.append(Result({"qags": None}, details, "no generated question passed the filter"))
-                continue
-            f1s = []
-            for q in qs:
-                a_sum = on_summary[(q["question"], summ)]["answer"]
-                a_src = on_source[(q["question"], ctx)]["answer"]
-                f1 = f1_score(a_src, a_sum)
-                f1s.append(f1)
-                details["questions"].append(
-                    {
-                        "question": q["question"],
-                        "qg_score": q["score"],
-                        "qg_answer": q["answer"],
-                        "padded": q["padded"],
-                        "answer_summary": a_sum,
-                        "answer_source": a_src,
-                        "f1": f1,
-                    }
-                )
-            details["n_passed_filter"] = sum(not q["padded"] for q in qs)
-            results.append(Result({"qags": sum(f1s) / len(f1s)}, details))
-        return results
+        return [
+            self._result(
+                ans,
+                qs,
+                [on_summary[(q["question"], summ)]["answer"] for q in qs],
+                [on_source[(q["question"], ctx)]["answer"] for q in qs],
+            )
+            for summ, ctx, ans, qs in zip(summaries, contexts, answers, chosen)
+        ]
+
+    def candidates(self, answers: Sequence[str], generated: Sequence[Sequence]) -> list[Candidate]:
+        """The candidate questions of a summary: ``generated[i]`` holds the ``[question, score]`` beams for ``answers[i]``."""
+        return [Candidate(q, float(p), a) for a, per in zip(answers, generated) for q, p in per]
+
+    def _result(self, ans: list[str], qs: list[dict], on_summary: list[str], on_source: list[str]) -> Result:
+        """Step 5: the score and details of one summary from its chosen questions and their two answers."""
+        details = {"answers": ans, "questions": []}
+        if not ans:
+            return Result({"qags": None}, details, "spaCy found no entity or noun chunk in the summary")
+        if not qs:
+            return Result({"qags": None}, details, "no generated question passed the filter")
+        f1s = []
+        for q, a_sum, a_src in zip(qs, on_summary, on_source):
+            f1 = f1_score(a_src, a_sum)
+            f1s.append(f1)
+            details["questions"].append(
+                {
+                    "question": q["question"],
+                    "qg_score": q["score"],
+                    "qg_answer": q["answer"],
+                    "padded": q["padded"],
+                    "answer_summary": a_sum,
+                    "answer_source": a_src,
+                    "f1": f1,
+                }
+            )
+        details["n_passed_filter"] = sum(not q["padded"] for q in qs)
+        return Result({"qags": sum(f1s) / len(f1s)}, details)

@@ -303,14 +303,10 @@ def is_tiny(name: str) -> bool:
 
 
 def cache_root() -> Path:
-    """Where ``tiny:<kind>`` models live: ``$FACTBENCH_CACHE_DIR``, the config's ``cache_dir``, or ~/.cache."""
-    env = os.environ.get("FACTBENCH_CACHE_DIR")
-    if env:
-        return Path(env)
-    from ..config import load_config
+    """Where ``tiny:<kind>`` models live: the cache folder (``$FACTBENCH_CACHE_DIR``, config, ~/.cache)."""
+    from ..config import cache_dir
 
-    value = load_config().get("cache_dir")
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "factbench"
+    return cache_dir()
 
 
 def ensure(name: str) -> Path:

@@ -265,3 +265,59 @@ def test_generation_call_settings_and_batching(monkeypatch, tiny_models):
     calls.clear()
     Qags(tiny_settings(tiny_models, qg_batch_size=1), profile="tiny").score(RECORDS[:1])
     assert all(len(lines) == 1 for lines, _ in calls)  # one answer per generation call
+
+
+def test_reference_execution_equals_factbench_and_makes_more_model_calls(tiny_models, tiny_run):
+    """Same algorithm one example, one generation line and one question at a time (all candidates answered on
+    the summary, no cache): the same scores (1e-6) and questions as the batched, lazy factbench execution."""
+    fast, batched = tiny_run
+    ref = Qags(tiny_settings(tiny_models, execution="reference"), profile="tiny")
+    ref.cache = Cache(None)
+    results = ref.score(RECORDS)
+    for b, r in zip(batched, results):
+        assert r.missing == b.missing
+        assert r.scores["qags"] == pytest.approx(b.scores["qags"], abs=1e-6)
+        assert r.details["answers"] == b.details["answers"]
+        assert r.details["n_passed_filter"] == b.details["n_passed_filter"]
+        for p, q in zip(b.details["questions"], r.details["questions"]):
+            assert {k: v for k, v in p.items() if k != "qg_score"} == {k: v for k, v in q.items() if k != "qg_score"}
+            assert q["qg_score"] == pytest.approx(p["qg_score"], abs=1e-6)
+    ft, rt = fast.timer.as_dict(), ref.timer.as_dict()
+    assert set(rt) == set(ft)  # the same stage names
+    for key in ("model_calls", "tokens_in", "tokens_out", "flops"):
+        assert (key in rt["questions"]) == (key in ft["questions"])
+    # spaCy once per summary instead of once per batch
+    assert rt["answers"]["model_calls"] == 3 and ft["answers"]["model_calls"] == 1
+    # one generation call per (summary, answer) line: 10 answers x 3 summaries, the same lines
+    assert rt["questions"]["items"] == 30 and rt["questions"]["model_calls"] > ft["questions"]["model_calls"]
+    # QA on the summary: every candidate (100 per summary), then the 20 kept ones again; one call per question
+    # (each summary fits one window, so one forward pass per question)
+    assert rt["qa_summary"]["items"] == 3 * (100 + 20) == rt["qa_summary"]["model_calls"]
+    assert rt["qa_source"]["items"] == 3 * 20 == rt["qa_source"]["model_calls"]
+    assert ft["qa_summary"]["model_calls"] < rt["qa_summary"]["model_calls"]
+    assert ft["qa_source"]["model_calls"] < rt["qa_source"]["model_calls"]
+
+
+def test_reference_execution_bypasses_the_cache_and_is_not_in_the_signature(tiny_models, tmp_path):
+    fast = Qags(tiny_settings(tiny_models), profile="tiny")
+    assert Qags(tiny_settings(tiny_models, execution="reference"), profile="tiny").signature() == fast.signature()
+    for _ in range(2):
+        m = Qags(tiny_settings(tiny_models, execution="reference"), profile="tiny")
+        m.cache = Cache(tmp_path / "cache.sqlite")
+        m.score(RECORDS[:1])
+        assert m.timer.as_dict()["qa_source"]["model_calls"] > 0  # the second run computes again
+    assert m.cache.stats() == {"hits": {}, "misses": {}, "corrupt": {}}  # never consulted
+    with pytest.raises(ConfigError, match="execution"):
+        Qags(tiny_settings(tiny_models, execution="fast"), profile="tiny")
+
+
+def test_reference_execution_on_the_hand_built_case(scripted, tiny_models):
+    """The scripted case in reference mode: the hand-worked score, every candidate asked on the summary."""
+    kw = dict(answer_selection="clean", n_questions=3, num_return_sequences=2)
+    lazy = Qags(tiny_settings(tiny_models, **kw), profile="tiny").score([record()])[0]
+    scripted.clear()
+    ref = Qags(tiny_settings(tiny_models, execution="reference", **kw), profile="tiny").score([record()])[0]
+    assert ref.scores == lazy.scores and ref.details == lazy.details
+    assert ref.scores["qags"] == pytest.approx(1.4 / 3)
+    # 10 candidates (5 answers x 2) + 3 kept on the summary, 3 on the source, one question per QA call
+    assert len([p for p in scripted if p[1] == SUMMARY]) == 13 and len([p for p in scripted if p[1] == SOURCE]) == 3
