@@ -413,3 +413,22 @@ def test_quals_with_another_model_is_a_regression_naming_the_model(tiny_models, 
     assert row["metric"] == "quals" and row["beyond tolerance"] == "1"
     assert row["likely cause"].startswith(f"model {bart} -> {t5}")
     assert "| quals | one | x1 |" in result.output and "| missing |" in result.output
+
+
+def test_qags_with_another_seed_is_a_regression_naming_the_seed(tmp_path):
+    """The real QAGS adapter on the tiny profile (random weights: mechanics only). The seed draws the 10 answers
+    and the padding questions, so a summary with more than 10 answer candidates scores differently with seed 1:
+    s5-fares:entity_swap goes from 0.159 to 0.009 (observed on the pinned CPU set)."""
+    from factbench import datasets as ds
+
+    record = next(r for r in ds.load("sample").records if r.example_id == "s5-fares:entity_swap")
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"id": "x1", "source": record.source, "summary": record.summary, "system": "s"}) + "\n")
+    base = do_run(data, tmp_path / "seed0", metrics=("qags",), profile="tiny", seed=0)
+    assert regress(base, tmp_path / "qags.json", "--update").exit_code == 0
+    out = do_run(data, tmp_path / "seed1", metrics=("qags",), profile="tiny", seed=1)
+    result = regress(out, tmp_path / "qags.json")
+    assert result.exit_code == 1, result.output
+    row = drift_rows(result.output)["qags"]
+    assert row["beyond tolerance"] == "1"
+    assert "seed 0 -> 1" in row["likely cause"]
