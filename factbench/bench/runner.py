@@ -289,8 +289,6 @@ def select_records(cfg: BenchConfig) -> list[Record]:
 
 def run_bench(cfg: BenchConfig) -> Path:
     """Measure, then write bench.json, bench.md and bench.png to ``cfg.out_dir``; return the Markdown path."""
-    import torch
-
     if cfg.repeats < 1 and not cfg.flops_only:
         raise ConfigError("--repeats must be at least 1")
     if cfg.warmup < 1:

@@ -2,7 +2,6 @@
 as softmax[0], sentence aggregation; with the tiny random classifier and with the real MiniLM encoder."""
 
 import doctest
-import os
 from pathlib import Path
 
 import pytest

@@ -34,16 +34,6 @@ QA = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run many small ops: on the shared 2-core machine one thread is several times faster."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def record(summary=SUMMARY, source=SOURCE, rid="r1", refs=()):
     return Record("test", "test", rid, "d1", "sys", source, summary, tuple(refs))

@@ -9,15 +9,6 @@ from factbench.metrics.quals import SENTINEL, filter_and_select, parse_lmqg, par
 from factbench.records import Record
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine every op of a multi-threaded
-    pool waits for busy cores (measured 15 s -> 0.9 s for one 60-group search)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 SOURCE = ("The city council approved a new budget on Monday after a long debate about schools and roads. "
           "The mayor said the plan would raise taxes by two percent and hire forty new teachers.")

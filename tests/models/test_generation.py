@@ -10,15 +10,6 @@ from factbench.models.loading import load_model
 from factbench.models.scoring import encode_source, special_ids
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine every op of a multi-threaded
-    pool waits for busy cores (measured 15 s -> 0.9 s for one 60-group search)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 TEXTS = [
     "The mayor said the plan would raise taxes by two percent.",

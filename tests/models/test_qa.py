@@ -19,16 +19,6 @@ from factbench.models.qa import (
     make_windows,
 )
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run many small ops: on the shared 2-core machine one thread is several times faster."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 CONTEXT = "Ann met Bob in Paris"
 OFFSETS = [(0, 3), (4, 7), (8, 11), (12, 14), (15, 20)]  # Ann, met, Bob, in, Paris

@@ -8,15 +8,6 @@ from factbench.models.scoring import encode_source, encode_target, score_batch, 
 from factbench.timing import StageTimer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine every op of a multi-threaded
-    pool waits for busy cores (measured 15 s -> 0.9 s for one 60-group search)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 SOURCE = "The city council approved a new budget on Monday after a long debate about schools and roads."
 TARGETS = ["Who approved the budget?", "When was the budget approved? Monday", "What was debated? schools and roads"]
