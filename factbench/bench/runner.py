@@ -16,6 +16,8 @@ Medians, spreads and ratios with bootstrap intervals over the repeat times are c
 
 from __future__ import annotations
 
+import zlib
+
 import gc
 import platform
 import time
@@ -95,20 +97,16 @@ def random_weight_stand_ins(conf) -> str | None:
         generate = metric.questions
 
         def questions(inputs):
-            out, seen = [], set()
-            for i, per in enumerate(generate(inputs)):
-                row = []
-                for j, (q, p) in enumerate(per):
-                    if q in seen:
-                        q = f"{q} #{i}.{j}"
-                    seen.add(q)
-                    row.append([q, p])
-                out.append(row)
-            return out
+            # The suffix depends on the input line and the beam only, not on which inputs share a generation
+            # call, so that both execution modes (batched and one input per call) ask the same questions.
+            return [
+                [[f"{q} #{zlib.crc32(line.encode()):08x}.{j}", p] for j, (q, p) in enumerate(per)]
+                for line, per in zip(inputs, generate(inputs))
+            ]
 
         metric.questions = questions
-        return ("repeated random-weight questions are made distinct (suffix ' #input.beam'), so that K distinct "
-                "questions reach question answering as with a real model")
+        return ("random-weight questions are made distinct (suffix ' #<crc32 of the QG input>.<beam>'), so that K "
+                "distinct questions reach question answering as with a real model")
     return None
 
 

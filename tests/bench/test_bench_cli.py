@@ -121,8 +121,11 @@ def test_qags_random_weight_stand_in():
     instance = SimpleNamespace(questions=lambda inputs: [[list(x) for x in same] for _ in inputs])
     assert random_weight_stand_ins(SimpleNamespace(metric="qags", instance=instance))
     out = instance.questions(["a", "b"])
-    assert out[0] == same  # first occurrences unchanged
-    assert out[1] == [["who is it #1.0", -1.0], ["what is it #1.1", -2.0]]  # repeats made distinct, scores kept
+    # crc32("a") = e8b7be43, crc32("b") = 71beeff9 (zlib): every question is tagged by its input and beam, so the
+    # tags do not depend on which inputs shared a generation call; scores are kept.
+    assert out[0] == [["who is it #e8b7be43.0", -1.0], ["what is it #e8b7be43.1", -2.0]]
+    assert out[1] == [["who is it #71beeff9.0", -1.0], ["what is it #71beeff9.1", -2.0]]
+    assert instance.questions(["b"]) == [out[1]]
 
 
 def test_bench_quals_qags_tiny(tmp_path):
