@@ -46,6 +46,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from factbench.bench import archs
 from factbench.cache import Cache  # noqa: E402
 from factbench.datasets import load  # noqa: E402
 from factbench.metrics.qags import Qags  # noqa: E402
@@ -85,12 +86,7 @@ def qg_model(size: str, tiny_dir: Path) -> LoadedModel:
     if size == "tiny":
         nudge(tiny.model, tiny.tokenizer)
         return tiny
-    config = tf.BartConfig(
-        vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6, encoder_attention_heads=12,
-        decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072, max_position_embeddings=1024,
-        bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=None,
-        forced_eos_token_id=None,
-    )
+    config = archs.config("base", "seq2seq")  # BART-base, the same configuration as `factbench bench`
     torch.manual_seed(0)
     model = tf.BartForConditionalGeneration(config).eval()
     nudge(model, tiny.tokenizer)
@@ -104,8 +100,7 @@ def qa_model(size: str, tiny_dir: Path) -> LoadedModel:
     tiny = load_model(str(tiny_dir), "qa", device="cpu")
     if size == "tiny":
         return tiny
-    config = tf.BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                           intermediate_size=3072, max_position_embeddings=512, pad_token_id=0)
+    config = archs.config("base", "qa")  # BERT-base
     torch.manual_seed(1)
     model = tf.BertForQuestionAnswering(config).eval()
     return LoadedModel("bert-base-random", "qa", tiny_dir, "bench:bert-base-random", model, tiny.tokenizer,

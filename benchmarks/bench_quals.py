@@ -50,6 +50,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from factbench.bench import archs
 from factbench.cache import Cache  # noqa: E402
 from factbench.datasets import load  # noqa: E402
 from factbench.metrics import quals as quals_mod  # noqa: E402
@@ -65,12 +66,7 @@ def base_model(tiny_dir: Path, eos_bias: float = 10.0) -> LoadedModel:
 
     tiny = load_model(str(tiny_dir), "seq2seq", device="cpu")
     n_tok = len(tiny.tokenizer)
-    config = tf.BartConfig(
-        vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6, encoder_attention_heads=12,
-        decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072, max_position_embeddings=1024,
-        bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=None,
-        forced_eos_token_id=None,
-    )
+    config = archs.config("base", "seq2seq")  # BART-base, the same configuration as `factbench bench`
     torch.manual_seed(0)
     model = tf.BartForConditionalGeneration(config).eval()
     with torch.no_grad():
