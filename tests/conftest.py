@@ -41,3 +41,24 @@ def tiny_models(tmp_path_factory) -> dict:
     from factbench.models.tiny import build_all
 
     return build_all(tmp_path_factory.mktemp("tiny_models"))
+
+
+@pytest.fixture
+def install_plugin(tmp_path, monkeypatch):
+    """Install a Metric class as a real entry point of the ``factbench.metrics`` group: a dist-info on
+    sys.path whose entry point names a module registered in sys.modules. Returns ``install(cls)``."""
+    import sys
+
+    def install(cls):
+        module_name = f"tests_plugin_{cls.name}"
+        dist = tmp_path / "site" / f"{cls.name}_plugin-1.0.dist-info"
+        dist.mkdir(parents=True)
+        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {cls.name}-plugin\nVersion: 1.0\n")
+        (dist / "entry_points.txt").write_text(f"[factbench.metrics]\n{cls.name} = {module_name}:{cls.__name__}\n")
+        module = type(sys)(module_name)
+        setattr(module, cls.__name__, cls)
+        monkeypatch.setitem(sys.modules, module_name, module)
+        monkeypatch.syspath_prepend(str(tmp_path / "site"))
+        return f"{module_name}:{cls.__name__}"
+
+    return install

@@ -5,7 +5,6 @@ not comparable; ``--update`` round-trips; tolerances and analysis tables are hon
 import csv
 import json
 import random
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -43,17 +42,11 @@ class ToyModel(Metric):
 
 
 @pytest.fixture
-def plugin(tmp_path, monkeypatch):
-    """Install ToyModel through the factbench.metrics entry-point group (as tests/test_runner.py does)."""
-    dist = tmp_path / "site" / "toymodel_plugin-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toymodel-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[factbench.metrics]\ntoymodel = tests_regress_plugin:ToyModel\n")
-    module = type(sys)("tests_regress_plugin")
-    module.ToyModel = ToyModel
-    monkeypatch.setitem(sys.modules, "tests_regress_plugin", module)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    assert registry.available()["toymodel"] == "tests_regress_plugin:ToyModel"
+def plugin(install_plugin):
+    """ToyModel installed as a real entry point of the factbench.metrics group."""
+    assert registry.available().get("toymodel") is None
+    target = install_plugin(ToyModel)
+    assert registry.available()["toymodel"] == target
     return ToyModel
 
 

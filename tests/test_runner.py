@@ -1,7 +1,6 @@
 """The runner: run directory contents, resume after an interruption, report regeneration, plug-ins."""
 
 import json
-import sys
 
 import pandas as pd
 import pytest
@@ -42,16 +41,9 @@ class CountWords(Metric):
 
 
 @pytest.fixture
-def plugin(tmp_path, monkeypatch):
-    """Install CountWords as a real entry point of the factbench.metrics group (a dist-info on sys.path)."""
-    dist = tmp_path / "site" / "countwords_plugin-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: countwords-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[factbench.metrics]\ncountwords = tests_plugin_module:CountWords\n")
-    module = type(sys)("tests_plugin_module")
-    module.CountWords = CountWords
-    monkeypatch.setitem(sys.modules, "tests_plugin_module", module)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+def plugin(install_plugin):
+    """CountWords installed as a real entry point of the factbench.metrics group."""
+    install_plugin(CountWords)
     CountWords.calls = []
     return CountWords
 
@@ -73,7 +65,7 @@ def config(dataset, out, metrics=("rouge", "countwords"), **kw):
 
 
 def test_plugin_is_listed_and_runs(plugin, dataset, tmp_path):
-    assert registry.available()["countwords"] == "tests_plugin_module:CountWords"
+    assert registry.available()["countwords"] == "tests_plugin_countwords:CountWords"
     listing = CliRunner().invoke(main, ["metrics", "list"])
     assert "countwords" in listing.output and "a test plug-in" in listing.output
     out = run(config(dataset, tmp_path / "run", seed=7))
