@@ -8,7 +8,6 @@ the ``factbench.metrics`` entry-point group with the same ``module:Class`` form.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from importlib.metadata import entry_points
 
 from ..errors import ConfigError
@@ -26,14 +25,10 @@ BUILTIN = {
 
 def available() -> dict[str, str]:
     """Every metric name with the ``module:Class`` that implements it (built-ins, then plug-ins)."""
-    names = {k: v for k, v in BUILTIN.items() if _module_exists(v)}
+    names = dict(BUILTIN)
     for ep in entry_points(group="factbench.metrics"):
         names.setdefault(ep.name, ep.value)
     return names
-
-
-def _module_exists(target: str) -> bool:
-    return importlib.util.find_spec(target.split(":")[0]) is not None
 
 
 def metric_class(name: str) -> type[Metric]:
