@@ -103,6 +103,8 @@ def counting(metric):
     """Swap in a CountingTimer and count FLOPs and Linear rows while the block runs; yields the timer."""
     import torch
 
+    from ..models import scoring
+
     original = metric.timer
     timer = CountingTimer()
     keep: dict[int, object] = {}  # strong references, so ids stay unique during the pass
@@ -118,6 +120,7 @@ def counting(metric):
 
     torch.nn.Linear.forward = forward
     metric.timer = timer
+    head_chunk, scoring.HEAD_CHUNK = scoring.HEAD_CHUNK, 0  # the sliced head bypasses nn.Linear.forward
     try:
         with flop_counter() as counter:
             timer.counter = counter
@@ -126,6 +129,7 @@ def counting(metric):
             timer.flush()
     finally:
         torch.nn.Linear.forward = linear_forward
+        scoring.HEAD_CHUNK = head_chunk
         metric.timer = original
         timer.counter = None
 

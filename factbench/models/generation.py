@@ -24,7 +24,8 @@ max_len=60, length_penalty=1.0)``
     candidate is EOS is finalised; the slots are then refilled with the first non-EOS candidates in
     fairseq's interleaved order, until ``num_groups`` hypotheses are finalised. Scores keep the
     diversity penalty, as fairseq's do: ``token_logprobs``, ``score`` (sum) and ``norm_score``
-    (``score / len ** length_penalty``, EOS counted) of groups after the first include it.
+    (``score / len ** length_penalty``, EOS counted) of groups after the first include it;
+    ``model_logprobs`` keeps the model's own log-probs of the same tokens, without it.
 
 Inputs are strings, encoded by :func:`factbench.models.scoring.encode_source` (optional task prefix,
 optional removal of BOS as fairseq's ``no_bos``, truncation to the model maximum with EOS kept), or
@@ -47,7 +48,10 @@ class Hyp:
 
     ``tokens`` are the generated ids (no decoder start token; ends with EOS unless cut at the maximum
     length); ``token_logprobs`` the score the search gave each of them; ``score`` their sum; ``norm_score``
-    the length-normalised score the search ranks by.
+    the length-normalised score the search ranks by; ``model_logprobs`` (diverse beam search only) the
+    model's own ``log p(token | input, earlier tokens)`` without the diversity penalty, i.e. the
+    teacher-forced log-likelihood of ``tokens`` given the input, computed by the search's own forward
+    passes.
     """
 
     tokens: list[int]
@@ -56,6 +60,7 @@ class Hyp:
     norm_score: float
     group: int | None = None
     text: str = field(default="", compare=False)
+    model_logprobs: list[float] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         return {
@@ -65,11 +70,13 @@ class Hyp:
             "norm_score": self.norm_score,
             "group": self.group,
             "text": self.text,
+            "model_logprobs": self.model_logprobs,
         }
 
     @classmethod
     def from_json(cls, d: dict) -> "Hyp":
-        return cls(d["tokens"], d["token_logprobs"], d["score"], d["norm_score"], d.get("group"), d.get("text", ""))
+        return cls(d["tokens"], d["token_logprobs"], d["score"], d["norm_score"], d.get("group"), d.get("text", ""),
+                   d.get("model_logprobs"))
 
 
 def _encode_all(tokenizer, inputs, max_source_tokens, prefix, no_bos):
@@ -99,10 +106,12 @@ def diverse_beam_search(
     no_bos: bool = False,
     timer=None,
     stage: str = "generation",
+    plain: bool = False,
 ) -> list[list[Hyp]]:
     """fairseq ``DiverseBeamSearch`` (groups of beam size 1) over a batch of inputs; see the module doc.
 
     Returns, per input, ``num_groups`` hypotheses sorted by ``norm_score`` (descending), as fairseq does.
+    ``plain`` runs the stock model forward (:class:`~factbench.models.scoring.Seq2SeqRunner`).
     """
     import torch
 
@@ -113,12 +122,13 @@ def diverse_beam_search(
         return []
     pad, eos, start = special_ids(model, tokenizer)
     B, N = len(ids), int(num_groups)
-    runner = Seq2SeqRunner(model, ids, pad, repeats=N, timer=timer, stage=stage)
+    runner = Seq2SeqRunner(model, ids, pad, repeats=N, timer=timer, stage=stage, plain=plain)
     strength = -float(diversity_strength)  # fairseq stores the negated strength and adds it
     dev = runner.device
     last = torch.full((B * N,), start, dtype=torch.long, device=dev)
     seqs = torch.zeros((B, N, 0), dtype=torch.long, device=dev)
     hist = torch.zeros((B, N, 0), dtype=torch.float32, device=dev)  # cumulative scores per step
+    raw = torch.zeros((B, N, 0), dtype=torch.float32, device=dev)  # model log-probs, no penalty
     cum = torch.zeros((B, N), dtype=torch.float32, device=dev)
     ignored = torch.zeros((B, N), dtype=torch.bool, device=dev)
     final: list[list[Hyp]] = [[] for _ in range(B)]
@@ -157,13 +167,15 @@ def diverse_beam_search(
         cand_scores = torch.stack(cand_s, dim=2).reshape(B, -1)
         cand_tokens = torch.stack(cand_t, dim=2).reshape(B, -1)
         cand_beams = torch.arange(N, device=dev).repeat(k)[None, :].expand(B, -1)
+        # the chosen tokens' log-probs before the penalty (bans and forced EOS never touch a chosen token)
+        cand_raw = lp[arangeB[:, None], cand_beams, cand_tokens]
         eos_mask = (cand_tokens == eos) & (cand_scores != NEG_INF)
         eos_mask[:, :N] &= ~ignored
         # finalise slots whose top candidate is EOS, in fairseq's order
         hits = eos_mask[:, :N].nonzero().tolist()
         if hits:
-            seqs_l, hist_l = seqs.tolist(), hist.tolist()
-            scores_l = cand_scores[:, :N].tolist()
+            seqs_l, hist_l, raw_l = seqs.tolist(), hist.tolist(), raw.tolist()
+            scores_l, cand_raw_l = cand_scores[:, :N].tolist(), cand_raw[:, :N].tolist()
             for i, g in hits:
                 b = alive[i]
                 if len(final[b]) >= N:
@@ -172,7 +184,8 @@ def diverse_beam_search(
                 cums = hist_l[i][g] + [total]
                 pos = [cums[0]] + [b_ - a_ for a_, b_ in zip(cums, cums[1:])]  # cumulative -> per token
                 toks = seqs_l[i][g] + [eos]
-                final[b].append(Hyp(toks, pos, total, total / (step + 1) ** length_penalty, group=g))
+                final[b].append(Hyp(toks, pos, total, total / (step + 1) ** length_penalty, group=g,
+                                    model_logprobs=raw_l[i][g] + [cand_raw_l[i][g]]))
         done = [len(final[b]) >= N for b in alive]
         if all(done):
             break
@@ -181,8 +194,9 @@ def diverse_beam_search(
             alive = [alive[i] for i in keep.tolist()]
             rows = (keep[:, None] * N + torch.arange(N, device=dev)[None, :]).reshape(-1)
             runner.select(rows)
-            seqs, hist, cum, ignored = seqs[keep], hist[keep], cum[keep], ignored[keep]
+            seqs, hist, raw, cum, ignored = seqs[keep], hist[keep], raw[keep], cum[keep], ignored[keep]
             cand_scores, cand_tokens, cand_beams = cand_scores[keep], cand_tokens[keep], cand_beams[keep]
+            cand_raw = cand_raw[keep]
             eos_mask = eos_mask[keep]
             B = len(alive)
             arangeB = torch.arange(B, device=dev)
@@ -197,6 +211,7 @@ def diverse_beam_search(
         cum = torch.gather(cand_scores, 1, active)
         seqs = torch.cat([seqs[arangeB[:, None], src], tok[:, :, None]], dim=2)
         hist = torch.cat([hist[arangeB[:, None], src], cum[:, :, None]], dim=2)
+        raw = torch.cat([raw[arangeB[:, None], src], torch.gather(cand_raw, 1, active)[:, :, None]], dim=2)
         runner.reorder((arangeB[:, None] * N + src).reshape(-1))
         last = tok.reshape(-1)
     out = []
@@ -223,6 +238,7 @@ def beam_search(
     no_bos: bool = False,
     timer=None,
     stage: str = "generation",
+    plain: bool = False,
 ) -> list[list[Hyp]]:
     """Plain beam search with transformers 4.56 ``generate(num_beams, num_return_sequences)`` semantics.
 
@@ -238,6 +254,9 @@ def beam_search(
         As in transformers: generated tokens including EOS; EOS is banned before ``min_new_tokens``.
     length_penalty
         Finished scores are ``sum log p / (generated tokens incl. EOS) ** length_penalty``.
+    plain
+        Run the stock model forward (:class:`~factbench.models.scoring.Seq2SeqRunner`), for reference
+        executions.
 
     Returns
     -------
@@ -254,7 +273,7 @@ def beam_search(
         return []
     pad, eos, start = special_ids(model, tokenizer)
     B, K = len(ids), int(num_beams)
-    runner = Seq2SeqRunner(model, ids, pad, repeats=K, timer=timer, stage=stage)
+    runner = Seq2SeqRunner(model, ids, pad, repeats=K, timer=timer, stage=stage, plain=plain)
     dev = runner.device
     keep = 2 * K
     T = int(max_new_tokens)

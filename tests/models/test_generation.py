@@ -158,6 +158,26 @@ def test_batched_equals_one_at_a_time(bart):
         assert [h.norm_score for h in hyps] == pytest.approx([h.norm_score for h in single], abs=1e-5)
 
 
+def test_model_logprobs_are_the_teacher_forced_loglikelihoods_and_plain_gives_the_same_search(bart):
+    """``model_logprobs`` (no diversity penalty) equal a separate teacher-forced pass over the same tokens
+    (``score_targets``, itself tested against the model's loss), for the first group and the penalised
+    ones; the stock forward (``plain``) finds the same hypotheses."""
+    from factbench.models.scoring import score_targets
+
+    kw = dict(num_groups=12, diversity_strength=0.5, min_len=2, max_len=12)
+    hyps = diverse_beam_search(bart.model, bart.tokenizer, TEXTS, **kw)
+    for text, hs in zip(TEXTS, hyps):
+        tf = score_targets(bart.model, bart.tokenizer, text, [h.tokens for h in hs])
+        assert any(h.group and h.model_logprobs != pytest.approx(h.token_logprobs, abs=1e-3) for h in hs)
+        for h, lp in zip(hs, tf):
+            assert h.model_logprobs == pytest.approx(lp, abs=1e-5)
+    plain = diverse_beam_search(bart.model, bart.tokenizer, TEXTS, plain=True, **kw)
+    for hs, ps in zip(hyps, plain):
+        assert [h.tokens for h in hs] == [h.tokens for h in ps]
+        for a, b in zip(hs, ps):
+            assert a.model_logprobs == pytest.approx(b.model_logprobs, abs=1e-5)
+
+
 def test_quals_setting_returns_60_ranked_hypotheses_with_penalised_scores(bart):
     hyps = diverse_beam_search(bart.model, bart.tokenizer, [TEXTS[2]])[0]  # 60 groups, 0.5, 8..60 tokens
     assert len(hyps) == 60
