@@ -195,7 +195,7 @@ class Quals(Metric):
                 "format", "prefix", "max_source_tokens", "dtype")
         return {k: s[k] for k in keys}
 
-    def _generate(self, summaries: list[str]) -> list[list[dict]]:
+    def _generate(self, summaries: list[str], plain: bool = False) -> list[list[dict]]:
         from ..models.batching import map_batches
         from ..models.generation import diverse_beam_search
 
@@ -207,7 +207,7 @@ class Quals(Metric):
                 lm.model, lm.tokenizer, ids, num_groups=int(s["num_pairs"]),
                 diversity_strength=float(s["diversity_strength"]), min_len=int(s["min_tokens"]),
                 max_len=int(s["max_tokens"]), length_penalty=float(s["length_penalty"]),
-                diversity_counts=s["diversity_counts"], timer=self.timer, stage="generation",
+                diversity_counts=s["diversity_counts"], timer=self.timer, stage="generation", plain=plain,
             )
             return [[h.to_json() for h in hs] for hs in hyps]
 
@@ -236,6 +236,19 @@ class Quals(Metric):
                                length=lambda k: len(keyed[k]["text"]))
         self.timer.add(stage, items=len(jobs))
         return [done[_job_key(j)] for j in jobs]
+
+    def _needs_scoring(self, pair: dict) -> bool:
+        """Whether the summary side of ``pair`` needs a teacher-forced pass of its own.
+
+        The paper side takes the generation's (penalised) scores. The teacher-forced side is the model's
+        log p(token | summary, earlier tokens), which the diverse beam search computed for exactly these
+        tokens (``model_logprobs``, equal to a separate teacher-forced pass up to float rounding, tested);
+        only a target that is not the generated sequence (lmqg's re-encoded first pair) is scored anew. The
+        reference execution always scores anew, as a separate pass is the plain way to compute it.
+        """
+        if self.settings["summary_side"] == "paper":
+            return pair["gen_logprobs"] is None
+        return self.settings["execution"] == "reference" or pair.get("model_logprobs") is None
 
     def _seed(self) -> None:
         import torch
@@ -272,6 +285,8 @@ class Quals(Metric):
                     "question": q, "answer": a, "score": h["score"], "norm_score": h["norm_score"],
                     "group": h.get("group"), "target": target,
                     "gen_logprobs": h["token_logprobs"] if same else None,
+                    # the search's own log p(token | summary, earlier tokens): the teacher-forced summary side
+                    "model_logprobs": h.get("model_logprobs") if same else None,
                 })
         return pairs, bad
 
@@ -327,11 +342,8 @@ class Quals(Metric):
         src_jobs = [{"text": r.source, "targets": [p["target"] for p in sel]} for r, (_, _, sel) in zip(batch, picked)]
         src = self.cache.map("quals.score_source", fp, score_settings, src_jobs,
                              lambda jobs: self._score("source_scoring", jobs))
-        tf_side = s["summary_side"] == "teacher-forced"
-        sum_jobs = [
-            {"text": r.summary, "targets": [p["target"] for p in sel if tf_side or p["gen_logprobs"] is None]}
-            for r, (_, _, sel) in zip(batch, picked)
-        ]
+        sum_jobs = [{"text": r.summary, "targets": [p["target"] for p in sel if self._needs_scoring(p)]}
+                    for r, (_, _, sel) in zip(batch, picked)]
         summ = self.cache.map("quals.score_summary", fp, score_settings, sum_jobs,
                               lambda jobs: self._score("summary_scoring", jobs))
         return [self._result(r, *pk, so, su) for r, pk, so, su in zip(batch, picked, src, summ)]
@@ -362,8 +374,11 @@ class Quals(Metric):
         tf_iter = iter(summ["logprobs"])
         qa, terms = [], []
         for p, lp_src in zip(selected, src["logprobs"]):
-            use_gen = s["summary_side"] == "paper" and p["gen_logprobs"] is not None
-            lp_sum = p["gen_logprobs"] if use_gen else next(tf_iter)
+            if not self._needs_scoring(p):
+                side = "generation" if s["summary_side"] == "paper" else "teacher-forced (from generation)"
+                lp_sum = p["gen_logprobs"] if s["summary_side"] == "paper" else p["model_logprobs"]
+            else:
+                side, lp_sum = "teacher-forced", next(tf_iter)
             m_src, m_sum = sum(lp_src) / len(lp_src), sum(lp_sum) / len(lp_sum)
             terms.append(m_src - m_sum)
             qa.append({
@@ -373,7 +388,7 @@ class Quals(Metric):
                 "gen_score": p["score"],
                 "logprobs_source": lp_src,
                 "logprobs_summary": lp_sum,
-                "summary_side": "generation" if use_gen else "teacher-forced",
+                "summary_side": side,
                 "diff_per_token": [a - b for a, b in zip(lp_src, lp_sum)],
                 "mean_source": m_src,
                 "mean_summary": m_sum,

@@ -5,7 +5,9 @@ parsing, filter and selection, the formula and the details are the adapter's own
 §2); only the execution differs, to measure what factbench's execution gains (``factbench bench --mode
 factbench,reference``):
 
-- one summary per diverse beam search call (no batching of summaries);
+- one summary per diverse beam search call (no batching of summaries), with the stock model forward
+  (``plain``: fairseq computes the cross-attention keys/values for each of the 60 beams and the output
+  projection as one product);
 - one full model forward (encoder + decoder, ``model(input_ids=..., decoder_input_ids=...)``) per
   selected QA pair given the source, so the source is re-encoded for every pair, and likewise given the
   summary (teacher-forced summary side);
@@ -31,10 +33,9 @@ def score_reference(metric, batch: Sequence[Record]) -> list[Result]:
 
     s = metric.settings
     loglik = _full_forward(metric)
-    tf_side = s["summary_side"] == "teacher-forced"
     results = []
     for r in batch:
-        (hyps,) = metric._generate([r.summary])  # one summary per search; no cache
+        (hyps,) = metric._generate([r.summary], plain=True)  # one summary per search, stock forward; no cache
         pairs, bad = metric._pairs(hyps)
         selected = filter_and_select(pairs, r.summary, int(s["max_qas"]))
         source = metric._encode(r.source)  # tokenised once; the model re-encodes it for every pair
@@ -42,7 +43,7 @@ def score_reference(metric, batch: Sequence[Record]) -> list[Result]:
             src_lps = [loglik("source_scoring", source.ids, p["target"]) for p in selected]
         metric.timer.add("source_scoring", items=1)
         summary = metric._encode(r.summary)
-        todo = [p for p in selected if tf_side or p["gen_logprobs"] is None]
+        todo = [p for p in selected if metric._needs_scoring(p)]
         with metric.timer.stage("summary_scoring"):
             sum_lps = [loglik("summary_scoring", summary.ids, p["target"]) for p in todo]
         metric.timer.add("summary_scoring", items=1)
