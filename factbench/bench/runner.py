@@ -86,25 +86,27 @@ def random_weight_stand_ins(conf) -> str | None:
             return [
                 {"question": f"(random-weight hypothesis {i})", "answer": "", "score": h["score"],
                  "norm_score": h["norm_score"], "group": h.get("group"), "target": list(h["tokens"]),
-                 "gen_logprobs": h.get("token_logprobs")}
+                 "gen_logprobs": h.get("token_logprobs"), "model_logprobs": h.get("model_logprobs")}
                 for i, h in enumerate(hyps)
             ], bad
 
         metric._pairs = pairs
         return ("unparsable random-weight QA pairs are passed to the filter with an empty answer, so that max_qas "
                 "pairs reach the teacher-forced scoring stages as with a real model")
-    if conf.metric == "qags" and hasattr(metric, "questions"):
-        generate = metric.questions
+    if conf.metric == "qags" and hasattr(metric, "_generate"):
+        generate = metric._generate
 
-        def questions(inputs):
+        def questions(inputs, **kw):
             # The suffix depends on the input line and the beam only, not on which inputs share a generation
-            # call, so that both execution modes (batched and one input per call) ask the same questions.
+            # call, so that both execution modes (batched and one input per call) ask the same questions;
+            # it wraps the generation call itself, which both executions make (the reference bypasses
+            # ``questions()`` and its cache).
             return [
                 [[f"{q} #{zlib.crc32(line.encode()):08x}.{j}", p] for j, (q, p) in enumerate(per)]
-                for line, per in zip(inputs, generate(inputs))
+                for line, per in zip(inputs, generate(inputs, **kw))
             ]
 
-        metric.questions = questions
+        metric._generate = questions
         return ("random-weight questions are made distinct (suffix ' #<crc32 of the QG input>.<beam>'), so that K "
                 "distinct questions reach question answering as with a real model")
     return None

@@ -198,7 +198,7 @@ class Qags(Metric):
         with self.timer.stage("questions"):
             return self.cache.map("qags.questions", self.fingerprint("qg"), settings, list(inputs), self._generate)
 
-    def _generate(self, inputs: list[str]) -> list[list[list]]:
+    def _generate(self, inputs: list[str], plain: bool = False) -> list[list[list]]:
         from .qags_qg import generate_questions
 
         s = self.settings
@@ -215,6 +215,7 @@ class Qags(Metric):
             batch_size=s["qg_batch_size"],
             timer=self.timer,
             stage="questions",
+            plain=plain,
         )
         self.timer.add("questions", items=len(inputs))
         return out

@@ -28,8 +28,10 @@ def generate_questions(
     batch_size: int = 10,
     timer=None,
     stage: str = "questions",
+    plain: bool = False,
 ) -> list[list[list]]:
-    """``[[question, score], ...]`` per input line, best first; model work is counted on ``timer``."""
+    """``[[question, score], ...]`` per input line, best first; model work is counted on ``timer``;
+    ``plain`` runs the stock model forward (the reference execution)."""
     from ..models.generation import beam_search
 
     tok = loaded.tokenizer
@@ -48,6 +50,7 @@ def generate_questions(
             max_source_tokens=max_input_tokens,
             timer=timer,
             stage=stage,
+            plain=plain,
         )
         return [[[h.text.strip(), float(h.norm_score)] for h in per] for per in hyps]
 

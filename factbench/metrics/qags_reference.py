@@ -6,7 +6,9 @@ details are the adapter's own code, ALGORITHMS.md §1); only the execution diffe
 factbench's execution gains (``factbench bench --mode factbench,reference``):
 
 - one example at a time: spaCy on one summary per call;
-- one (summary, answer) line per beam-search call (no batching of lines, no deduplication);
+- one (summary, answer) line per beam-search call (no batching of lines, no deduplication), with the
+  stock model forward (``plain``: cross-attention keys/values for each of the 10 beams, as fairseq's
+  expanded encoder output gives, and the vocabulary projection as one product);
 - one question per QA call (the windows of that question, and only those, in one forward pass when
   they fit ``qa_batch_size``), the context re-tokenised for each;
 - answerability on the summary for *every* candidate question before filtering, as the original did
@@ -49,7 +51,7 @@ def score_reference(metric, batch: Sequence[Record]) -> list[Result]:
         generated = []
         for line in metric.qg_inputs(summ, ans):
             with timer.stage("questions"):
-                generated += metric._generate([line])
+                generated += metric._generate([line], plain=True)
         cands = metric.candidates(ans, generated)
         chosen = []
         if cands:

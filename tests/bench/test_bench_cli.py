@@ -118,14 +118,15 @@ def test_qags_random_weight_stand_in():
     from factbench.bench.runner import random_weight_stand_ins
 
     same = [["who is it", -1.0], ["what is it", -2.0]]
-    instance = SimpleNamespace(questions=lambda inputs: [[list(x) for x in same] for _ in inputs])
+    # the generation call itself is wrapped: the reference execution calls it directly, not through questions()
+    instance = SimpleNamespace(_generate=lambda inputs: [[list(x) for x in same] for _ in inputs])
     assert random_weight_stand_ins(SimpleNamespace(metric="qags", instance=instance))
-    out = instance.questions(["a", "b"])
+    out = instance._generate(["a", "b"])
     # crc32("a") = e8b7be43, crc32("b") = 71beeff9 (zlib): every question is tagged by its input and beam, so the
     # tags do not depend on which inputs shared a generation call; scores are kept.
     assert out[0] == [["who is it #e8b7be43.0", -1.0], ["what is it #e8b7be43.1", -2.0]]
     assert out[1] == [["who is it #71beeff9.0", -1.0], ["what is it #71beeff9.1", -2.0]]
-    assert instance.questions(["b"]) == [out[1]]
+    assert instance._generate(["b"]) == [out[1]]
 
 
 def test_bench_quals_qags_tiny(tmp_path):
@@ -142,16 +143,27 @@ def test_bench_quals_qags_tiny(tmp_path):
     ])
     assert res.exit_code == 0, res.output
     raw = json.loads((out / "bench.json").read_text())
-    confs = {(c["metric"], c["dtype"]): c for c in raw["configs"]}
-    assert set(confs) == {("quals", "fp32"), ("qags", "fp32")}
+    confs = {(c["metric"], c["mode"]): c for c in raw["configs"] if c["dtype"] == "fp32"}
+    assert set(confs) == {(m, mode) for m in ("quals", "qags") for mode in ("factbench", "reference")}
     for c in confs.values():
         assert c["stand_in"], c["metric"]
         assert c["settings"].get("qg_max_new_tokens", 14) == 14
-    # QUALS: generation and both teacher-forced stages ran model work (the stand-in fed them pairs)
-    counted = confs[("quals", "fp32")]["flops"]["counted"]
+    # QUALS: generation and both teacher-forced stages ran model work (the stand-in fed them pairs); factbench
+    # takes the summary side from the search's own log-probs, the reference scores it in a pass of its own
+    counted = confs[("quals", "reference")]["flops"]["counted"]
     assert all(counted.get(s, 0) > 0 for s in ("generation", "source_scoring", "summary_scoring")), counted
-    counted = confs[("qags", "fp32")]["flops"]["counted"]
-    assert all(counted.get(s, 0) > 0 for s in ("questions", "qa_summary", "qa_source")), counted
+    counted = confs[("quals", "factbench")]["flops"]["counted"]
+    assert counted.get("generation", 0) > 0 and counted.get("source_scoring", 0) > 0
+    assert counted.get("summary_scoring", 0) == 0
+    for mode in ("factbench", "reference"):
+        counted = confs[("qags", mode)]["flops"]["counted"]
+        assert all(counted.get(s, 0) > 0 for s in ("questions", "qa_summary", "qa_source")), counted
+    # the stand-ins make both executions ask the same questions, so they give the same scores
+    for m in ("quals", "qags"):
+        a, b = confs[(m, "factbench")]["scores"], confs[(m, "reference")]["scores"]
+        assert a.keys() == b.keys() and a
+        for k in a:
+            assert b[k] == pytest.approx(a[k], abs=1e-5), (m, k)
     md = (out / "bench.md").read_text()
     assert "| QAGS / QUALS (factbench, fp32) |" in md
     assert (out / "bench.png").is_file()
