@@ -16,7 +16,9 @@ report their scores, which must agree. The difference is the execution:
 Models, random weights, no download: ``tiny`` = factbench's tiny BART QG + tiny BERT QA
 (factbench/models/tiny.py); ``base`` = a BART-base-size QG (d_model 768, 6+6 layers, 12 heads, FFN 3072,
 50265-entry output layer) and a BERT-base-size QA model (hidden 768, 12 layers, 12 heads, FFN 3072,
-30522-entry vocabulary), built from their configs in code with the tiny tokenizers. Random weights never
+30522-entry vocabulary): the models of ``factbench bench --arch base`` (factbench/bench/archs.py), with
+tokenizers of the real vocabulary sizes (a byte-level BPE trained on the benchmark texts, padded to 50265;
+the real bert-base-uncased WordPiece), built once and cached under the cache dir. Random weights never
 stop, ask or follow their input on their own, so every QG model gets the same output-bias nudge (EOS +4,
 ids the tokenizer lacks blocked) and the decoded text ``t`` of a generation for answer ``a`` is shown to the
 rest of QAGS as the question ``"what about a t?"`` (bench only, on both sides): as with a trained QG model,
@@ -26,9 +28,10 @@ lengthens each source with the other sample documents (QAGS-CNN/DM articles are 
 
 Run (about 5-10 minutes on 2 CPU cores)::
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_qags.py --sizes tiny,base --n 2 --repeats 2 --threads 1
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_qags.py --sizes tiny,base --n 3 --repeats 2 --threads 2
 
-(``--threads 1``: on a 2-core machine shared with other jobs, one torch thread is much faster than two.)
+(``--threads 1`` on a 2-core machine shared with other jobs: there one torch thread is much faster than two.)
+The base models are built on first use (about a minute) and cached (``FACTBENCH_CACHE_DIR``).
 """
 
 from __future__ import annotations
@@ -79,32 +82,18 @@ def beam_search_as_questions(model, tokenizer, inputs, **kw):
     return out
 
 
-def qg_model(size: str, tiny_dir: Path) -> LoadedModel:
-    import transformers as tf
-
-    tiny = load_model(str(tiny_dir), "seq2seq", device="cpu")
-    if size == "tiny":
-        nudge(tiny.model, tiny.tokenizer)
-        return tiny
-    config = archs.config("base", "seq2seq")  # BART-base, the same configuration as `factbench bench`
-    torch.manual_seed(0)
-    model = tf.BartForConditionalGeneration(config).eval()
-    nudge(model, tiny.tokenizer)
-    return LoadedModel("bart-base-random", "seq2seq", tiny_dir, "bench:bart-base-random", model, tiny.tokenizer,
-                       "cpu", "fp32")
+def qg_model(size: str, tiny_dir: Path, texts: list[str]) -> LoadedModel:
+    """tiny: the tiny BART; base: `factbench bench`'s BART-base with its 50265-entry BPE tokenizer."""
+    path = str(tiny_dir) if size == "tiny" else archs.ensure("base", "seq2seq", texts)
+    loaded = load_model(path, "seq2seq", device="cpu")
+    nudge(loaded.model, loaded.tokenizer)
+    return loaded
 
 
-def qa_model(size: str, tiny_dir: Path) -> LoadedModel:
-    import transformers as tf
-
-    tiny = load_model(str(tiny_dir), "qa", device="cpu")
-    if size == "tiny":
-        return tiny
-    config = archs.config("base", "qa")  # BERT-base
-    torch.manual_seed(1)
-    model = tf.BertForQuestionAnswering(config).eval()
-    return LoadedModel("bert-base-random", "qa", tiny_dir, "bench:bert-base-random", model, tiny.tokenizer,
-                       "cpu", "fp32")
+def qa_model(size: str, tiny_dir: Path, texts: list[str]) -> LoadedModel:
+    """tiny: the tiny BERT QA model; base: `factbench bench`'s BERT-base with the real WordPiece vocabulary."""
+    path = str(tiny_dir) if size == "tiny" else archs.ensure("base", "qa", texts)
+    return load_model(path, "qa", device="cpu")
 
 
 def records(n: int, source_words: int) -> list[Record]:
@@ -135,7 +124,8 @@ def walls(timer: StageTimer) -> dict:
 
 def run(size: str, tiny_dirs: dict, recs: list[Record], qg_batch_size: int | None, repeats: int) -> dict:
     """Alternate the two executions ``repeats`` times; keep each side's fastest run (the least disturbed)."""
-    qg, qa = qg_model(size, tiny_dirs["bart"]), qa_model(size, tiny_dirs["qa"])
+    texts = sorted({t for r in recs for t in (r.source, r.summary)})
+    qg, qa = qg_model(size, tiny_dirs["bart"], texts), qa_model(size, tiny_dirs["qa"], texts)
     best_fast = best_slow = None
     times_fast, times_slow = [], []
     for _ in range(repeats):
