@@ -251,7 +251,9 @@ class CorrelationResult:
         return text
 
 
-def _validated(x, y, docs, systems, level, method, kendall_variant):
+def validated(x, y, docs, systems, level, method, kendall_variant):
+    """``x`` and ``y`` as float vectors, after checking them and the level/method/variant names (the
+    checks of :func:`correlate`, shared with the resampling functions)."""
     x = as_vector(x, "metric scores")
     y = as_vector(y, "human scores")
     same_length(x=x, y=y, docs=docs, systems=systems)
@@ -285,7 +287,7 @@ def correlate(x, y, *, docs=None, systems=None, level: str = "global", method: s
     >>> round(res.value, 4), res.describe()  # (1 + (-1/3)) / 2
     (0.3333, 'Kendall tau-b, summary-level (2 documents; 0 constant skipped)')
     """
-    x, y = _validated(x, y, docs, systems, level, method, kendall_variant)
+    x, y = validated(x, y, docs, systems, level, method, kendall_variant)
     if level == "summary" and docs is None:
         raise ConfigError("the summary level needs document ids (docs=...)")
     layout = make_layout(docs, systems, n=len(x))

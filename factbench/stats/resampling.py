@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _sps
 
-from .correlation import KENDALL_VARIANTS, LEVELS, METHODS, TIE_DECIMALS, Layout, level_statistic, make_layout
-from ._checks import as_vector, choice, confidence_level, positive_int, same_length
+from .correlation import TIE_DECIMALS, Layout, level_statistic, make_layout, validated
+from ._checks import choice, confidence_level, positive_int
 
 UNITS = ("inputs", "systems", "both")
 DEFAULT_RESAMPLES = 1000
@@ -159,12 +159,7 @@ def bootstrap_ci(x, y, *, docs=None, systems=None, level: str = "global", method
     >>> ci.low < ci.estimate < ci.high, ci.describe()
     (True, '95% percentile bootstrap over inputs, 1000 resamples, seed 0')
     """
-    x = as_vector(x, "metric scores")
-    y = as_vector(y, "human scores")
-    same_length(x=x, y=y, docs=docs, systems=systems)
-    choice(level, LEVELS, "level")
-    choice(method, METHODS, "method")
-    choice(kendall_variant, KENDALL_VARIANTS, "kendall variant")
+    x, y = validated(x, y, docs, systems, level, method, kendall_variant)
     layout = make_layout(docs, systems, n=len(x))
     estimate = float(level_statistic(x, y, layout, level, method, kendall_variant)[0])
     weights = resample_weights(layout, n_resamples, unit, seed)
