@@ -262,8 +262,10 @@ class Seq2SeqRunner:
         return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
 
     def reorder(self, idx):
+        import torch
+
         past = self.past
-        if not self.plain and bool((idx == self._identity(len(idx))).all()):
+        if not self.plain and torch.equal(idx, torch.arange(len(idx), device=idx.device)):
             return  # every row continues itself (diverse beam search with groups of one, mostly)
         self_cache = getattr(past, "self_attention_cache", None)
         if self_cache is not None and hasattr(self_cache, "reorder_cache"):
@@ -274,13 +276,6 @@ class Seq2SeqRunner:
             self.past = tuple(
                 tuple(t.index_select(0, idx) if j < 2 else t for j, t in enumerate(layer)) for layer in past
             )
-
-    def _identity(self, n: int):
-        import torch
-
-        if getattr(self, "_arange", None) is None or len(self._arange) != n:
-            self._arange = torch.arange(n, device=self.device)
-        return self._arange
 
     def select(self, idx) -> None:
         """Keep only rows ``idx`` (all caches, masks and encoder states): finished inputs stop costing."""
