@@ -122,7 +122,11 @@ def diverse_beam_search(
         return []
     pad, eos, start = special_ids(model, tokenizer)
     B, N = len(ids), int(num_groups)
-    runner = Seq2SeqRunner(model, ids, pad, repeats=N, timer=timer, stage=stage, plain=plain)
+    # Every group starts from the same decoder state, so factbench runs the first step once per input and
+    # then copies the caches to the N groups; fairseq (``plain``) runs it for all N beams.
+    shared_first = not plain and N > 1
+    runner = Seq2SeqRunner(model, ids, pad, repeats=1 if shared_first else N, timer=timer, stage=stage,
+                           plain=plain, capacity=max_len + 1)
     strength = -float(diversity_strength)  # fairseq stores the negated strength and adds it
     dev = runner.device
     last = torch.full((B * N,), start, dtype=torch.long, device=dev)
@@ -136,7 +140,12 @@ def diverse_beam_search(
     cand_offsets = torch.arange(2 * N, device=dev)
     arangeB = torch.arange(B, device=dev)
     for step in range(max_len + 1):
-        lp = runner.step(last).view(B, N, -1)
+        if shared_first and step == 0:
+            first = runner.step(last[::N])
+            runner.select(torch.arange(B, device=dev).repeat_interleave(N))
+            lp = first.repeat_interleave(N, dim=0).view(B, N, -1)
+        else:
+            lp = runner.step(last).view(B, N, -1)
         V = lp.shape[-1]
         if ban_pad and pad is not None:
             lp[:, :, pad] = NEG_INF
@@ -149,20 +158,36 @@ def diverse_beam_search(
         div = torch.zeros((B, V), dtype=lp.dtype, device=dev)
         cand_s, cand_t = [], []
         k = min(2, V - 1)
+        proposed = torch.empty((B, 0), dtype=torch.long, device=dev)  # the tokens counted in div so far
         for g in range(N):
-            lp_g = lp[:, g, :]
-            if g > 0:
-                lp_g = lp_g + strength * div
-            if step > 0:
-                lp_g = lp_g + cum[:, g : g + 1]
-            s, t = torch.topk(lp_g, k=k, dim=1)
+            if plain:  # fairseq: the penalty and the running score added to the whole row
+                lp_g = lp[:, g, :]
+                if g > 0:
+                    lp_g = lp_g + strength * div
+                if step > 0:
+                    lp_g = lp_g + cum[:, g : g + 1]
+                s, t = torch.topk(lp_g, k=k, dim=1)
+            else:
+                # The same values without two passes over the row per group: the penalty is added in place
+                # where it is not zero (the proposed tokens) and taken off again after the top-k, and the
+                # running score, the same for the whole row, is added to the k chosen values only.
+                row = lp[:, g, :]
+                if proposed.shape[1]:
+                    kept = row.gather(1, proposed)
+                    row.scatter_(1, proposed, kept + strength * div.gather(1, proposed))
+                s, t = torch.topk(row, k=k, dim=1)
+                if proposed.shape[1]:
+                    row.scatter_(1, proposed, kept)
+                if step > 0:
+                    s = s + cum[:, g : g + 1]
             cand_s.append(s)
             cand_t.append(t)
             if diversity_counts == "candidates":
-                div.scatter_add_(1, t, torch.ones_like(s))
+                counted = t
             else:  # the token this group continues with: its best non-EOS candidate
-                cont = torch.where(t[:, 0] == eos, t[:, 1], t[:, 0])
-                div.scatter_add_(1, cont[:, None], torch.ones((B, 1), dtype=div.dtype, device=dev))
+                counted = torch.where(t[:, 0] == eos, t[:, 1], t[:, 0])[:, None]
+            div.scatter_add_(1, counted, torch.ones(counted.shape, dtype=div.dtype, device=dev))
+            proposed = torch.cat([proposed, counted], dim=1)
         # interleave as fairseq: position c * N + g holds candidate c of group g
         cand_scores = torch.stack(cand_s, dim=2).reshape(B, -1)
         cand_tokens = torch.stack(cand_t, dim=2).reshape(B, -1)

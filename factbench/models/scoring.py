@@ -9,10 +9,11 @@ sources at once.
 
 Everything runs through the model's own encoder and decoder forward passes with ``past_key_values``;
 nothing depends on ``pipeline()`` or ``generate()``, so it behaves the same on transformers 4.x and 5.x.
-Three execution details make those passes cheaper without changing what they compute
+Four execution details make those passes cheaper without changing what they compute
 (:class:`Seq2SeqRunner`; ``plain=True`` turns them off for the reference executions): cross-attention
 keys/values once per source (:func:`shared_cross_kv`), the vocabulary projection in cache-sized slices
-(:func:`chunked_head`) and matmul attention for one-token decoding steps (:func:`eager_attention`).
+(:func:`chunked_head`), matmul attention for one-token decoding steps, with cross-attention read once per
+group of beams (:func:`decoding_attention`), and a preallocated self-attention cache (:func:`write_in_place`).
 
 Cost counters (``timer.add(stage, ...)``, when a timer is given): ``model_calls`` counts forward passes
 (one per encoder batch, one per decoder pass or decoding step); ``tokens_in`` the non-padding encoder
@@ -114,20 +115,44 @@ def shared_cross_kv(model, expanded, base, index):
             del m.forward  # back to the class's forward
 
 
-# Output-embedding rows per product: 2048 x 768 fp32 (6 MB) stays in cache while it is used. 0 turns the
+# Output-embedding rows per product: 512 x 768 fp32 (1.5 MB) stays in cache while it is used. 0 turns the
 # slicing off (the bench's FLOP-counting pass does, so that its nn.Linear patch sees the head's rows).
-HEAD_CHUNK = 2048
+HEAD_CHUNK = 512
+
+
+def sliced_projection(x, weight, bias=None, rows: int | None = None, buffer=None):
+    """``x @ weight.T + bias`` as products with ``rows`` rows of ``weight`` at a time, written into one
+    output (the front of the flat tensor ``buffer`` when it is given and large enough), each product adding
+    its slice of the bias (``addmm``) instead of a separate pass over the output.
+
+    For the vocabulary projection: one product with the whole 50k x d weight streams it through the cache
+    once per call and reaches about 105 GFLOP/s on this project's CPU; 512-row slices reach 165-180 for
+    180 to 1200 decoder rows (2048-row slices 150-155; measured with 2 threads). The values are the same
+    products, only grouped differently.
+    """
+    import torch
+
+    rows = rows or HEAD_CHUNK or weight.shape[0]
+    flat = x.reshape(-1, x.shape[-1])
+    size = (flat.shape[0], weight.shape[0])
+    if buffer is not None and buffer.numel() >= size[0] * size[1] and buffer.dtype == x.dtype:
+        out = buffer[: size[0] * size[1]].view(size)
+    else:
+        out = torch.empty(size, dtype=x.dtype, device=x.device)
+    bias = None if bias is None else bias.reshape(-1)
+    for i in range(0, weight.shape[0], rows):
+        w = weight[i : i + rows].t()
+        if bias is None:
+            torch.mm(flat, w, out=out[:, i : i + rows])
+        else:
+            torch.addmm(bias[i : i + rows], flat, w, out=out[:, i : i + rows])
+    return out.view(*x.shape[:-1], weight.shape[0])
 
 
 @contextmanager
 def chunked_head(model, rows: int | None = None):
-    """While active, the output projection (the vocabulary-sized linear layer) runs as products with
-    ``rows`` vocabulary rows at a time, written into one preallocated logits tensor.
-
-    One product with the whole 50k x d weight streams it through the cache once per call and reaches
-    about 100 GFLOP/s on this project's CPU; slices that fit in the cache reach 130-150 (measured for 60
-    to 300 decoder rows). The values are the same products, only grouped differently.
-    """
+    """While active, the model's output projection (the vocabulary-sized linear layer) runs as
+    :func:`sliced_projection`."""
     import torch
 
     rows = HEAD_CHUNK if rows is None else rows
@@ -135,40 +160,166 @@ def chunked_head(model, rows: int | None = None):
     if not rows or not isinstance(head, torch.nn.Linear) or head.weight.shape[0] <= rows:
         yield
         return
-    weight, bias = head.weight, head.bias
-
-    def forward(x):
-        flat = x.reshape(-1, x.shape[-1])
-        out = torch.empty((flat.shape[0], weight.shape[0]), dtype=x.dtype, device=x.device)
-        for i in range(0, weight.shape[0], rows):
-            torch.mm(flat, weight[i : i + rows].t(), out=out[:, i : i + rows])
-        if bias is not None:
-            out += bias
-        return out.view(*x.shape[:-1], weight.shape[0])
-
-    head.forward = forward
+    head.forward = lambda x: sliced_projection(x, head.weight, head.bias, rows)
     try:
         yield
     finally:
         del head.forward
 
 
+# Model types whose logits are ``lm_head(model(...)[0]) + final_logits_bias`` (transformers 4.x and 5.x).
+_FINAL_BIAS_MODELS = ("bart", "mbart", "pegasus", "marian", "blenderbot", "blenderbot-small", "plbart")
+
+
+def _head_split(model):
+    """(base model, head, bias) for the models of ``_FINAL_BIAS_MODELS``, whose logits factbench computes
+    itself so that ``final_logits_bias`` is added inside the sliced projection instead of in a separate
+    pass over the logits (4 % of a 60-group diverse beam search at BART-base); None otherwise, or while
+    the slicing is off. The bias is None when it is all zeros."""
+    import torch
+
+    head, base = model.get_output_embeddings(), getattr(model, "model", None)
+    bias = getattr(model, "final_logits_bias", None)
+    if (not HEAD_CHUNK or getattr(model.config, "model_type", None) not in _FINAL_BIAS_MODELS
+            or not isinstance(head, torch.nn.Linear) or base is None or not isinstance(bias, torch.Tensor)):
+        return None
+    bias = bias.reshape(-1) if head.bias is None else head.bias + bias.reshape(-1)
+    # BART checkpoints ship an all-zero final_logits_bias; adding it would only cost the pass (addmm first
+    # copies the bias into its output)
+    return base, head, bias if bool(bias.any()) else None
+
+
+def write_in_place(cache, capacity: int) -> bool:
+    """Make the self-attention layers of ``cache`` write each step's keys/values into a preallocated
+    buffer of ``capacity`` positions instead of concatenating (the stock ``DynamicLayer.update`` copies
+    the whole cache at every step: 15 % of a 60-group diverse beam search at BART-base).
+
+    Call it once the layers hold keys (after the first step). The layers keep exposing ``keys``/``values``
+    (views of the buffer), so the model, the mask code and ``reorder_cache`` work unchanged; when
+    something replaces a layer's tensors (a reorder, a row selection), the next update copies them into a
+    fresh buffer. Returns False, changing nothing, for caches without per-layer tensors (legacy tuples).
+    """
+    layers = getattr(getattr(cache, "self_attention_cache", cache), "layers", None)
+    if not layers or not all(getattr(getattr(layer, "keys", None), "dim", lambda: 0)() == 4 for layer in layers):
+        return False
+    for layer in layers:
+        if "update" not in vars(layer):  # not patched yet
+            layer.update = _InPlaceUpdate(layer, capacity)
+    return True
+
+
+class _InPlaceUpdate:
+    """``layer.update`` for :func:`write_in_place`: the layer's keys/values are ``buffer[..., :n, :]``."""
+
+    def __init__(self, layer, capacity: int):
+        self.layer, self.capacity = layer, int(capacity)
+        self.keys = self.values = None
+        self.n = 0
+
+    def __call__(self, key_states, value_states, *args, **kwargs):
+        import torch
+
+        layer, m = self.layer, key_states.shape[-2]
+        keys, values = layer.keys, layer.values
+        ours = self.keys is not None and keys.data_ptr() == self.keys.data_ptr() and keys.shape == (
+            *self.keys.shape[:-2], self.n, self.keys.shape[-1])
+        if not ours or self.n + m > self.keys.shape[-2]:  # replaced by a reorder or selection, or full
+            n = keys.shape[-2]
+            size = (*keys.shape[:-2], max(self.capacity, 2 * (n + m)) if ours else max(self.capacity, n + m),
+                    keys.shape[-1])
+            self.keys = torch.empty(size, dtype=keys.dtype, device=keys.device)
+            self.values = torch.empty(size, dtype=values.dtype, device=values.device)
+            self.keys[..., :n, :] = keys
+            self.values[..., :n, :] = values
+            self.n = n
+        self.keys[..., self.n : self.n + m, :] = key_states
+        self.values[..., self.n : self.n + m, :] = value_states
+        self.n += m
+        layer.keys, layer.values = self.keys[..., : self.n, :], self.values[..., : self.n, :]
+        return layer.keys, layer.values
+
+
+# Attention implementation name factbench registers with transformers for one-token decoding steps.
+DECODING_ATTENTION = "factbench_decoding"
+_CROSS_ATTENTION = ("encoder_attn", "EncDecAttention")
+_GROUPS: dict[int, int] = {}  # id(cross-attention module) -> rows per source, while decoding_attention is active
+
+
+def _decoding_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """The model's own eager attention, except cross-attention over groups of rows that share a source:
+    there the group's queries attend to the source's keys/values in one product (the first row's copy;
+    every row of a group holds the same ones), instead of each row reading its own copy."""
+    import sys
+
+    import torch
+
+    g = _GROUPS.get(id(module), 1)
+    if g == 1 or query.shape[2] != 1 or kwargs.get("head_mask") is not None:
+        eager = sys.modules[type(module).__module__].eager_attention_forward
+        return eager(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout, **kwargs)
+    rows, heads, _, dim = query.shape
+    q = query.view(rows // g, g, heads, dim).transpose(1, 2)  # (sources, heads, g, dim)
+    scale = dim**-0.5 if scaling is None else scaling
+    weights = torch.matmul(q, key[::g].transpose(2, 3)) * scale
+    if attention_mask is not None:
+        weights = weights + attention_mask[::g]  # (sources, 1, 1, source length)
+    weights = torch.nn.functional.softmax(weights, dim=-1)
+    out = torch.matmul(weights, value[::g])  # (sources, heads, g, dim)
+    return out.transpose(1, 2).reshape(rows, 1, heads, dim), None
+
+
+def _register_decoding_attention() -> bool:
+    try:
+        from transformers import AttentionInterface, AttentionMaskInterface
+        from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+    except ImportError:
+        return False
+    AttentionInterface.register(DECODING_ATTENTION, _decoding_attention)
+    AttentionMaskInterface.register(DECODING_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["eager"])
+    return True
+
+
 @contextmanager
-def eager_attention(model):
-    """While active, the model's attention runs as plain batched matmuls (``eager``) instead of its
-    configured kernel. For one-token decoding steps the CPU ``sdpa`` kernel costs about 3 ms a call in
-    per-head overhead for a few MFLOP (measured: 10 % of a 60-group diverse beam search at BART-base),
-    while the matmuls cost a fraction of that. transformers reads the setting at every forward pass."""
+def decoding_attention(model, rows_per_source: int = 1):
+    """While active, attention runs as plain matmuls (:func:`_decoding_attention`) instead of the model's
+    configured kernel, for one-token decoding steps:
+
+    - the CPU ``sdpa`` kernel costs about 3 ms a call in per-head overhead for a few MFLOP (measured: 10 %
+      of a 60-group diverse beam search at BART-base), while the matmuls cost a fraction of that;
+    - with ``rows_per_source`` = g > 1 (consecutive runs of g rows decode from one source, as beams do),
+      cross-attention reads each source's keys/values once per group instead of once per row: 60 beams
+      over a 70-token summary read 0.8 GB of cached keys/values per step at BART-base otherwise, 9 % of
+      the search's time.
+
+    transformers reads the setting at every forward pass.
+    """
+    import sys
+
     cfg = model.config
     before = getattr(cfg, "_attn_implementation", None)
-    if before in (None, "eager"):
+    own_eager = hasattr(sys.modules[type(model).__module__], "eager_attention_forward")
+    if before is None or not own_eager or not _register_decoding_attention():
         yield
         return
-    cfg._attn_implementation = "eager"
+    cross = [m for name, m in model.get_decoder().named_modules() if name.endswith(_CROSS_ATTENTION)]
+    if rows_per_source > 1:
+        _GROUPS.update((id(m), int(rows_per_source)) for m in cross)
+    cfg._attn_implementation = DECODING_ATTENTION
     try:
         yield
     finally:
         cfg._attn_implementation = before
+        for m in cross:
+            _GROUPS.pop(id(m), None)
+
+
+def _rows_per_source(index) -> int:
+    """g when ``index`` (the source of each decoder row) is consecutive runs of g rows each, else 1."""
+    import torch
+
+    runs = torch.unique_consecutive(index, return_counts=True)[1]
+    g = int(runs[0]) if len(runs) else 1
+    return g if bool((runs == g).all()) else 1
 
 
 def _pad(rows: Sequence[Sequence[int]], pad: int, device):
@@ -187,9 +338,10 @@ class Seq2SeqRunner:
     """Encodes sources once; runs decoder rows that each belong to one source (``index``).
 
     ``step(last_tokens)`` advances every row by one token with the key/value cache and returns float32
-    log-probs; ``reorder(idx)`` reorders the rows' self-attention cache (beam search moves rows only
+    log-probs (outside ``plain`` they live in a buffer that the next step overwrites); ``reorder(idx)`` reorders the rows' self-attention cache (beam search moves rows only
     within one source, so the cross-attention cache stays valid and is not copied; an identity order
-    copies nothing).
+    copies nothing). ``capacity`` (the most decoding steps expected) preallocates the self-attention
+    cache (:func:`write_in_place`).
 
     ``plain=True`` runs the stock model forward as the original pipelines did (fairseq, or transformers'
     ``generate``): cross-attention keys/values computed for every row, the output projection as one
@@ -198,11 +350,12 @@ class Seq2SeqRunner:
     """
 
     def __init__(self, model, sources: Sequence[Sequence[int]], pad: int | None, *, repeats=1, index=None,
-                 timer=None, stage="scoring", plain: bool = False):
+                 timer=None, stage="scoring", plain: bool = False, capacity: int | None = None):
         import torch
         from transformers.modeling_outputs import BaseModelOutput
 
         self.model, self.timer, self.stage, self.plain = model, timer, stage, plain
+        self.capacity = None if plain else capacity
         self.device = next(model.parameters()).device
         self.n_params = sum(p.numel() for p in model.parameters())
         pad_id = pad if pad is not None else 0
@@ -213,11 +366,13 @@ class Seq2SeqRunner:
         if index is None:
             index = torch.arange(len(sources), device=self.device).repeat_interleave(int(repeats))
         self.index = torch.as_tensor(index, dtype=torch.long, device=self.device)
+        self.rows_per_source = _rows_per_source(self.index)
         self.base = base
         self.hidden = base.index_select(0, self.index)
         self.mask = mask.index_select(0, self.index)
         self.encoder_outputs = BaseModelOutput(last_hidden_state=self.hidden)
         self.past = None
+        self._logits = None  # reused output of the vocabulary projection (see _log_softmax)
 
     def _count(self, tokens_in=0, tokens_out=0):
         if self.timer is not None:
@@ -227,23 +382,32 @@ class Seq2SeqRunner:
             )
 
     def forward(self, decoder_input_ids, use_cache):
+        """One decoder pass over ``decoder_input_ids``: (logits, the model's cache)."""
         import torch
 
+        kwargs = dict(encoder_outputs=self.encoder_outputs, attention_mask=self.mask,
+                      decoder_input_ids=decoder_input_ids, use_cache=use_cache, return_dict=True,
+                      **{self._cache_arg: self.past})
+        split = None if self.plain else _head_split(self.model)
+        if split is not None:  # allocated outside inference mode: the caller may change it in place
+            n = decoder_input_ids.numel() * split[1].weight.shape[0]
+            if self._logits is None or self._logits.numel() < n:
+                self._logits = torch.empty(n, dtype=split[1].weight.dtype, device=self.device)
         with torch.inference_mode(), ExitStack() as stack:
             if not self.plain:
                 stack.enter_context(shared_cross_kv(self.model, self.hidden, self.base, self.index))
-                stack.enter_context(chunked_head(self.model))
                 if decoder_input_ids.shape[1] == 1:
-                    stack.enter_context(eager_attention(self.model))
-            out = self.model(
-                encoder_outputs=self.encoder_outputs,
-                attention_mask=self.mask,
-                decoder_input_ids=decoder_input_ids,
-                use_cache=use_cache,
-                return_dict=True,
-                **{self._cache_arg: self.past},
-            )
-        return out
+                    stack.enter_context(decoding_attention(self.model, self.rows_per_source))
+            if split is not None:
+                base, head, bias = split
+                out = base(**kwargs)
+                logits = sliced_projection(out[0], head.weight, bias, buffer=self._logits)
+            else:
+                if not self.plain:
+                    stack.enter_context(chunked_head(self.model))
+                out = self.model(**kwargs)
+                logits = out.logits
+        return logits, getattr(out, "cache", None) if self._cache_arg == "cache" else out.past_key_values
 
     @property
     def _cache_arg(self) -> str:
@@ -256,10 +420,25 @@ class Seq2SeqRunner:
     def step(self, last_tokens):
         import torch
 
-        out = self.forward(last_tokens[:, None], use_cache=True)
-        self.past = out.cache if self._cache_arg == "cache" else out.past_key_values
+        logits, self.past = self.forward(last_tokens[:, None], use_cache=True)
+        if self.capacity:
+            write_in_place(self.past, self.capacity)
+            self.capacity = None  # patched for good (or not patchable)
         self._count(tokens_out=int(last_tokens.shape[0]))
-        return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+        return self._log_softmax(logits[:, -1, :])
+
+    def _log_softmax(self, logits):
+        """float32 log-softmax over the last dimension; outside ``plain``, written over ``logits``.
+
+        A fresh 300 x 50k float32 result is 60 MB, above glibc's mmap threshold, so each one is a new
+        mapping whose pages fault in on first write: at BART-base that made the log-softmax of a 60-group
+        search step take 22 ms instead of 5 (measured).
+        """
+        import torch
+
+        if self.plain or logits.dtype != torch.float32 or not logits.is_contiguous() or logits.is_inference():
+            return torch.log_softmax(logits.float(), dim=-1)
+        return torch.log_softmax(logits, dim=-1, out=logits)
 
     def reorder(self, idx):
         import torch
@@ -286,6 +465,7 @@ class Seq2SeqRunner:
             else:
                 self.past = tuple(tuple(t.index_select(0, idx) for t in layer) for layer in past)
         self.index = self.index.index_select(0, idx)
+        self.rows_per_source = _rows_per_source(self.index)
         self.hidden = self.hidden.index_select(0, idx)
         self.mask = self.mask.index_select(0, idx)
         self.encoder_outputs = type(self.encoder_outputs)(last_hidden_state=self.hidden)
@@ -296,9 +476,9 @@ class Seq2SeqRunner:
 
         rows = [[start] + list(t[:-1]) for t in targets]
         dec, dmask = _pad(rows, 0, self.device)
-        out = self.forward(dec, use_cache=False)
+        logits, _ = self.forward(dec, use_cache=False)
         self._count(tokens_out=int(dmask.sum()))
-        lp = torch.log_softmax(out.logits.float(), dim=-1)
+        lp = self._log_softmax(logits)
         res = []
         for i, t in enumerate(targets):
             tt = torch.tensor(list(t), dtype=torch.long, device=self.device)

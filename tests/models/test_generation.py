@@ -189,7 +189,8 @@ def test_quals_setting_returns_60_ranked_hypotheses_with_penalised_scores(bart):
 
 def test_cost_counters_are_exact(bart):
     """One encoder pass, then one decoder pass per step over the rows (groups) of the inputs not yet finished:
-    an input whose 5 hypotheses are final leaves the batch (fairseq does the same)."""
+    an input whose 40 hypotheses are final leaves the batch (fairseq does the same). The first step, the
+    same for every group, runs once per input; the plain (fairseq) execution runs it for every group."""
     from factbench.timing import StageTimer
 
     timer = StageTimer()
@@ -200,4 +201,11 @@ def test_cost_counters_are_exact(bart):
     c = timer.as_dict()["generation"]
     assert c["model_calls"] == 1 + max(steps)
     assert c["tokens_in"] == sum(len(s) for s in src)
+    assert c["tokens_out"] == 40 * sum(steps) - 39 * len(src)
+    timer = StageTimer()
+    plain = diverse_beam_search(bart.model, bart.tokenizer, src, num_groups=40, min_len=2, max_len=12, timer=timer,
+                                plain=True)
+    assert [[h.tokens for h in hs] for hs in plain] == [[h.tokens for h in hs] for hs in hyps]
+    c = timer.as_dict()["generation"]
+    assert c["model_calls"] == 1 + max(steps)
     assert c["tokens_out"] == 40 * sum(steps)
