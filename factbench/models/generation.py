@@ -159,6 +159,7 @@ def diverse_beam_search(
         cand_s, cand_t = [], []
         k = min(2, V - 1)
         proposed = torch.empty((B, 0), dtype=torch.long, device=dev)  # the tokens counted in div so far
+        scratch = torch.empty((B, V), dtype=lp.dtype, device=dev) if not plain else None
         for g in range(N):
             if plain:  # fairseq: the penalty and the running score added to the whole row
                 lp_g = lp[:, g, :]
@@ -168,18 +169,15 @@ def diverse_beam_search(
                     lp_g = lp_g + cum[:, g : g + 1]
                 s, t = torch.topk(lp_g, k=k, dim=1)
             else:
-                # The same values without two passes over the row per group: the penalty is added in place
-                # where it is not zero (the proposed tokens) and taken off again after the top-k, and the
-                # running score, the same for the whole row, is added to the k chosen values only.
+                # fairseq's sums in fairseq's order (so that near-ties break alike), without two passes
+                # over the row per group: the row plus the running score goes into a reused buffer, and the
+                # penalty is added only where it is not zero (the tokens proposed so far).
                 row = lp[:, g, :]
+                scores = torch.add(row, cum[:, g : g + 1], out=scratch) if step > 0 else scratch.copy_(row)
                 if proposed.shape[1]:
-                    kept = row.gather(1, proposed)
-                    row.scatter_(1, proposed, kept + strength * div.gather(1, proposed))
-                s, t = torch.topk(row, k=k, dim=1)
-                if proposed.shape[1]:
-                    row.scatter_(1, proposed, kept)
-                if step > 0:
-                    s = s + cum[:, g : g + 1]
+                    pen = row.gather(1, proposed) + strength * div.gather(1, proposed)
+                    scores.scatter_(1, proposed, pen + cum[:, g : g + 1] if step > 0 else pen)
+                s, t = torch.topk(scores, k=k, dim=1)
             cand_s.append(s)
             cand_t.append(t)
             if diversity_counts == "candidates":
