@@ -59,6 +59,18 @@ def test_self_attention_cache_is_written_in_place(lm):
     assert layer.keys.shape[0] == 3  # the row selection re-buffered the 3 remaining rows
 
 
+def test_cross_attention_cache_keeps_one_row_per_group(lm):
+    """After selecting rows in groups of one source, a model that takes factbench's decoding attention (BART;
+    T5 on transformers 5, not 4) keeps one cross-attention row per group, which that attention reads; any
+    other keeps one per row."""
+    runners = []
+    _decode(lm, False, 8, runners)  # ends with the 3 rows of source 0
+    keys = runners[-1].past.cross_attention_cache.layers[0].keys
+    grouped = scoring.decoding_attention_works(lm.model)
+    assert grouped or lm.model.config.model_type == "t5"
+    assert keys.shape[0] == (1 if grouped else 3) and runners[-1].cross_per_group == grouped
+
+
 def test_cross_attention_is_grouped_per_source(tiny_models):
     """During decoding steps of 3 rows per source, BART's cross-attention runs factbench's grouped
     attention; during teacher forcing (several positions), the configured kernel."""
