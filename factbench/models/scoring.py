@@ -9,11 +9,16 @@ sources at once.
 
 Everything runs through the model's own encoder and decoder forward passes with ``past_key_values``;
 nothing depends on ``pipeline()`` or ``generate()``, so it behaves the same on transformers 4.x and 5.x.
-Four execution details make those passes cheaper without changing what they compute
-(:class:`Seq2SeqRunner`; ``plain=True`` turns them off for the reference executions): cross-attention
-keys/values once per source (:func:`shared_cross_kv`), the vocabulary projection in cache-sized slices
-(:func:`chunked_head`), matmul attention for one-token decoding steps, with cross-attention read once per
-group of beams (:func:`decoding_attention`), and a preallocated self-attention cache (:func:`write_in_place`).
+Outside ``plain=True`` (the reference executions), :class:`Seq2SeqRunner` makes those passes cheaper
+without changing what they compute (to float rounding; tests/models/test_seq2seq_runner.py):
+
+- cross-attention keys/values projected once per source (:func:`shared_cross_kv`), and kept once per
+  group of beams after a row selection (:meth:`Seq2SeqRunner.select`);
+- the vocabulary projection in cache-sized slices into a reused buffer, with BART's ``final_logits_bias``
+  inside the slices (:func:`sliced_projection`, :func:`chunked_head`), and the log-softmax in place;
+- matmul attention for one-token decoding steps, with each source's cross-attention keys/values read once
+  for all its beams (:func:`decoding_attention`);
+- a preallocated self-attention cache (:func:`write_in_place`).
 
 Cost counters (``timer.add(stage, ...)``, when a timer is given): ``model_calls`` counts forward passes
 (one per encoder batch, one per decoder pass or decoding step); ``tokens_in`` the non-padding encoder
@@ -315,7 +320,7 @@ def decoding_attention(model, rows_per_source: int = 1):
 
 def decoding_attention_works(model) -> bool:
     """Whether :func:`decoding_attention` applies to ``model``: its attention goes through transformers'
-    attention interface with an eager implementation of its own (BART and its kin, not T5)."""
+    attention interface with an eager implementation of its own (BART and its kin; T5 from transformers 5)."""
     import sys
 
     own_eager = hasattr(sys.modules[type(model).__module__], "eager_attention_forward")
@@ -348,10 +353,10 @@ class Seq2SeqRunner:
     """Encodes sources once; runs decoder rows that each belong to one source (``index``).
 
     ``step(last_tokens)`` advances every row by one token with the key/value cache and returns float32
-    log-probs (outside ``plain`` they live in a buffer that the next step overwrites); ``reorder(idx)`` reorders the rows' self-attention cache (beam search moves rows only
-    within one source, so the cross-attention cache stays valid and is not copied; an identity order
-    copies nothing). ``capacity`` (the most decoding steps expected) preallocates the self-attention
-    cache (:func:`write_in_place`).
+    log-probs (outside ``plain`` they live in a buffer that the next step overwrites); ``reorder(idx)``
+    reorders the rows' self-attention cache (beam search moves rows only within one source, so the
+    cross-attention cache stays valid and is not copied; an identity order copies nothing). ``capacity``
+    (the most decoding steps expected) preallocates the self-attention cache (:func:`write_in_place`).
 
     ``plain=True`` runs the stock model forward as the original pipelines did (fairseq, or transformers'
     ``generate``): cross-attention keys/values computed for every row, the output projection as one
