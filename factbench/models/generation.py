@@ -123,7 +123,8 @@ def diverse_beam_search(
     pad, eos, start = special_ids(model, tokenizer)
     B, N = len(ids), int(num_groups)
     # Every group starts from the same decoder state, so factbench runs the first step once per input and
-    # then copies the caches to the N groups; fairseq (``plain``) runs it for all N beams.
+    # then gives its self-attention cache to the N groups (Seq2SeqRunner.select; the cross-attention cache
+    # stays one copy per input where the model allows); fairseq (``plain``) runs it for all N beams.
     shared_first = not plain and N > 1
     runner = Seq2SeqRunner(model, ids, pad, repeats=1 if shared_first else N, timer=timer, stage=stage,
                            plain=plain, capacity=max_len + 1)
