@@ -230,8 +230,8 @@ class _InPlaceUpdate:
             *self.keys.shape[:-2], self.n, self.keys.shape[-1])
         if not ours or self.n + m > self.keys.shape[-2]:  # replaced by a reorder or selection, or full
             n = keys.shape[-2]
-            size = (*keys.shape[:-2], max(self.capacity, 2 * (n + m)) if ours else max(self.capacity, n + m),
-                    keys.shape[-1])
+            needed = n + m if not ours else 2 * (n + m)  # a full buffer doubles
+            size = (*keys.shape[:-2], max(self.capacity, needed), keys.shape[-1])
             self.keys = torch.empty(size, dtype=keys.dtype, device=keys.device)
             self.values = torch.empty(size, dtype=values.dtype, device=values.device)
             self.keys[..., :n, :] = keys
@@ -382,13 +382,13 @@ class Seq2SeqRunner:
             index = torch.arange(len(sources), device=self.device).repeat_interleave(int(repeats))
         self.index = torch.as_tensor(index, dtype=torch.long, device=self.device)
         self.rows_per_source = _rows_per_source(self.index)
-        self.cross_per_group = False  # True: the cross-attention cache holds one row per group (see select)
         self.base = base
         self.hidden = base.index_select(0, self.index)
         self.mask = mask.index_select(0, self.index)
         self.encoder_outputs = BaseModelOutput(last_hidden_state=self.hidden)
         self.past = None
         self._logits = None  # reused output of the vocabulary projection (see _log_softmax)
+        self._split = None if plain else _head_split(model)  # once: it checks the whole final bias
 
     def _count(self, tokens_in=0, tokens_out=0):
         if self.timer is not None:
@@ -404,7 +404,7 @@ class Seq2SeqRunner:
         kwargs = dict(encoder_outputs=self.encoder_outputs, attention_mask=self.mask,
                       decoder_input_ids=decoder_input_ids, use_cache=use_cache, return_dict=True,
                       **{self._cache_arg: self.past})
-        split = None if self.plain else _head_split(self.model)
+        split = self._split
         if split is not None:  # allocated outside inference mode: the caller may change it in place
             n = decoder_input_ids.numel() * split[1].weight.shape[0]
             if self._logits is None or self._logits.numel() < n:
@@ -482,15 +482,15 @@ class Seq2SeqRunner:
         """
         import torch
 
-        past = self.past
+        past, per_group = self.past, self.cross_per_group
         index = self.index.index_select(0, idx)
         g = _rows_per_source(index)
         layers = getattr(getattr(past, "cross_attention_cache", None), "layers", None)
         compact = (not self.plain and g > 1 and bool(layers) and hasattr(past, "self_attention_cache")
                    and decoding_attention_works(self.model))
-        if layers and (compact or self.cross_per_group):
+        if layers and (compact or per_group):
             # the cross-cache row that each new row (compact: each new group) reads
-            old = torch.div(idx, self.rows_per_source, rounding_mode="floor") if self.cross_per_group else idx
+            old = torch.div(idx, self.rows_per_source, rounding_mode="floor") if per_group else idx
             rows = old[::g] if compact else old
             for layer in layers:
                 layer.keys, layer.values = layer.keys.index_select(0, rows), layer.values.index_select(0, rows)
@@ -499,11 +499,18 @@ class Seq2SeqRunner:
             past.reorder_cache(idx)  # EncoderDecoderCache: self- and cross-attention alike
         elif past is not None:
             self.past = tuple(tuple(t.index_select(0, idx) for t in layer) for layer in past)
-        self.cross_per_group = bool(layers) and compact
         self.index, self.rows_per_source = index, g
         self.hidden = self.hidden.index_select(0, idx)
         self.mask = self.mask.index_select(0, idx)
         self.encoder_outputs = type(self.encoder_outputs)(last_hidden_state=self.hidden)
+
+    @property
+    def cross_per_group(self) -> bool:
+        """Whether the cross-attention cache holds one row per group of rows (see :meth:`select`) rather than
+        one per row."""
+        layers = getattr(getattr(self.past, "cross_attention_cache", None), "layers", None)
+        keys = getattr(layers[0], "keys", None) if layers else None
+        return getattr(keys, "dim", lambda: 0)() == 4 and keys.shape[0] != len(self.index)
 
     def teacher_forced(self, targets: Sequence[Sequence[int]], start: int) -> list[list[float]]:
         """Per-token log p(target_t | source, target_<t) for one target per row."""
