@@ -6,7 +6,8 @@ no n-gram blocking) on every training document. Here: transformers ``generate(do
 num_return_sequences=K)`` with every other generation setting reset (a model's own generation config,
 e.g. BART-large-CNN's ``num_beams=4, no_repeat_ngram_size=3, min_length=56``, is not applied); fairseq's
 ``min_len`` 10 forbids EOS before 10 tokens (``min_new_tokens=10``) and ``max_len_b`` 60 allows 60 tokens
-and then EOS (``max_new_tokens=61``). A model's forced BOS/EOS tokens (BART) are kept.
+and then EOS (``max_new_tokens=61``, EOS forced at the last position as fairseq forces it). A model's forced
+BOS token (BART-large) is kept.
 
 The output is a factbench dataset file (JSONL): per document K rows ``{id, doc_id, source, summary,
 reference, system, sample}`` with ``system`` the given system name, and one row for the reference summary
@@ -114,7 +115,9 @@ def generation_config(model, cfg: SampleConfig):
         bos_token_id=own.bos_token_id, eos_token_id=own.eos_token_id, pad_token_id=own.pad_token_id,
         decoder_start_token_id=own.decoder_start_token_id if own.decoder_start_token_id is not None
         else model.config.decoder_start_token_id,
-        forced_bos_token_id=own.forced_bos_token_id, forced_eos_token_id=own.forced_eos_token_id,
+        # fairseq ends every hypothesis with EOS at step max_len: force it at the last position likewise
+        forced_bos_token_id=own.forced_bos_token_id,
+        forced_eos_token_id=own.eos_token_id if own.eos_token_id is not None else model.config.eos_token_id,
     )
 
 
