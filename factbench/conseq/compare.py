@@ -351,6 +351,7 @@ def _markdown(frame, human_tables, settings, tiny, markdown_table) -> str:
         f"- interval: {pct} percentile bootstrap over documents, {settings['bootstrap_resamples']} resamples, seed "
         f"{settings['seed']}; p: paired sign-flip permutation test of the mean difference, two-sided, "
         f"{settings['permutations']} permutations (exact when 2^n is fewer)",
+        "- n: documents where both systems have a score (dropped: documents where one of them has none)",
         "- wins / ties / losses: documents where the system scores higher / the same / lower than the baseline",
         "- rows per document: " + ", ".join(f"{s} {n:g}" for s, n in settings["rows_per_document"].items())
         + " (several rows of a system for one document are averaged first)",
@@ -359,7 +360,8 @@ def _markdown(frame, human_tables, settings, tiny, markdown_table) -> str:
         "",
     ]
     shown = pd.DataFrame({
-        "metric": frame["metric"], "system": frame["system"], "baseline": frame["baseline"], "n": frame["n_docs"],
+        "metric": frame["metric"], "system": frame["system"], "baseline": frame["baseline"],
+        "n": [f"{n} ({d} dropped)" if d else str(n) for n, d in zip(frame["n_docs"], frame["docs_dropped"])],
         "mean (system)": frame["mean_system"].map(_fmt), "mean (baseline)": frame["mean_baseline"].map(_fmt),
         "difference": frame["difference"].map(_fmt),
         pct + " interval": [f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(frame["ci_low"], frame["ci_high"])],
