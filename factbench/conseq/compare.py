@@ -26,7 +26,6 @@ and a metric difference; metric ties counted apart).
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
