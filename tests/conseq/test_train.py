@@ -4,6 +4,7 @@ schedule rules (hand-worked), and a stopped and resumed run ends with the same w
 (consistency of factbench with itself)."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -115,3 +116,41 @@ def test_bad_pairs_file_is_a_data_error(tiny_models, tmp_path):
     bad.write_text('{"doc_id": "d", "source": "x", "positive": "y"}\n')
     with pytest.raises(DataError, match="line 1: field 'negative'"):
         train(TrainConfig(model=str(tiny_models["bart"]), pairs=bad, out_dir=tmp_path / "o", progress=False))
+
+
+def test_an_update_divides_the_summed_gradient_by_the_target_tokens_of_the_whole_update(tiny_models):
+    """Hand-derived from fairseq's trainer: the loss sums of all ``update_freq`` batches, differentiated once, times
+    1 / (positive + negative target tokens of all of them); checked with SGD (lr 1) and no effective clipping."""
+    from factbench.conseq.loss import conseq_loss
+    from factbench.conseq.train import _update, collate, forward_pair, load_trainable
+
+    model, tok, _ = load_trainable(str(tiny_models["bart"]), 0.0, 0.0, "cpu")
+    mk = lambda s, p, n: Pair("d", tok(s)["input_ids"], tok(p)["input_ids"], tok(n)["input_ids"])  # noqa: E731
+    group = [[mk("The council met on Monday.", "The council met.", "Nobody met at all.")],
+             [mk("Rain closed the roads.", "Roads closed.", "Sun.")]]
+    pad, start = model.config.pad_token_id, model.config.decoder_start_token_id
+    model.train()
+    total, tokens = 0.0, 0
+    for pairs in group:
+        batch = collate(pairs, pad, start, "cpu")
+        pos, neg = forward_pair(model, batch, "fp32")
+        parts = conseq_loss(pos, batch["positive_target"], neg, batch["negative_target"], epsilon=0.1, ignore_index=-100)
+        total, tokens = total + parts.loss, tokens + parts.tokens
+    expected_grads = torch.autograd.grad(total / tokens, list(model.parameters()), allow_unused=True)
+    before = [p.detach().clone() for p in model.parameters()]
+    cfg = TrainConfig(model="m", pairs="p", out_dir="o", clip_norm=1e9, label_smoothing=0.1, lr=1.0)
+    row = _update(model, torch.optim.SGD(model.parameters(), lr=1.0), cfg, group, pad, start, "cpu", 0)
+    assert row["positive_tokens"] + row["negative_tokens"] == tokens
+    for b, p, g in zip(before, model.parameters(), expected_grads):
+        if g is not None:
+            assert torch.allclose(b - p.detach(), g, atol=1e-6, rtol=1e-4)
+
+
+def test_t5_trains_and_saves_too(tiny_models, pairs_file, tmp_path):
+    res = train(TrainConfig(model=str(tiny_models["t5"]), pairs=pairs_file, out_dir=tmp_path / "t5", epochs=1,
+                            device="cpu", dtype="fp32", progress=False, max_source_tokens=64))
+    assert res.finished and res.num_updates >= 1
+    assert all(math.isfinite(v) for v in (*res.info["mean_loglik_before"].values(), *res.info["mean_loglik_after"].values()))
+    import transformers as tf
+
+    assert tf.AutoModelForSeq2SeqLM.from_pretrained(str(tmp_path / "t5" / "model")).config.model_type == "t5"
