@@ -47,8 +47,9 @@ def test_training_raises_positive_and_lowers_negative_loglik(tiny_models, pairs_
     info = res.info
     assert res.finished and info["n_updates"] >= 200
     before, after = info["mean_loglik_before"], info["mean_loglik_after"]
-    assert after["positive"] > before["positive"] + 0.5, (before, after)
-    assert after["negative"] < before["negative"] - 0.5, (before, after)
+    # measured on torch 2.13: positives -6.43 -> -1.83, negatives -6.20 -> -6.73 nats per token
+    assert after["positive"] > before["positive"] + 1.0, (before, after)
+    assert after["negative"] < before["negative"] - 0.2, (before, after)
     # the saved model is a normal transformers directory
     import transformers as tf
 
