@@ -220,6 +220,9 @@ def select_run(run_dir, out, by: str = "quals", unlike_ratio: float = 0.3, targe
     texts = {}
     files = dataset_files or [d["path"] for d in meta["datasets"]]
     for path in files:
+        if not Path(path).is_file():
+            raise DataError(f"the run's dataset file {path} is not there (run.json records it relative to where "
+                            "`factbench run` ran); pass the sampled file with --dataset")
         dataset = load_file(path)
         texts.update({(dataset.name, r.example_id): r for r in dataset.records})
     for row in scores.itertuples(index=False):

@@ -127,3 +127,16 @@ def test_a_run_without_reference_rows_is_a_data_error(tmp_path):
     run = fake_run(tmp_path, rows, {"quals": ["quals"]})
     with pytest.raises(DataError, match="no row with system 'reference'"):
         select_run(run, tmp_path / "pairs.jsonl")
+
+
+def test_a_moved_dataset_file_is_named_with_the_way_out(tmp_path):
+    rows = [{"example_id": "d0:reference", "doc_id": "d0", "system": "reference", "quals": -0.1},
+            {"example_id": "d0:s:0", "doc_id": "d0", "system": "s", "quals": -1.0}]
+    run = fake_run(tmp_path, rows, {"quals": ["quals"]})
+    (tmp_path / "moved").mkdir()
+    moved = tmp_path / "moved" / "samples.jsonl"
+    (tmp_path / "samples.jsonl").rename(moved)
+    with pytest.raises(DataError, match="pass the sampled file with --dataset"):
+        select_run(run, tmp_path / "pairs.jsonl", unlike_ratio=1.0, target_ratio=1.0)
+    sel = select_run(run, tmp_path / "pairs.jsonl", unlike_ratio=1.0, target_ratio=1.0, dataset_files=[str(moved)])
+    assert [p["doc_id"] for p in sel.pairs] == ["d0"]
