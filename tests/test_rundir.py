@@ -1,0 +1,192 @@
+"""Run directories under careless and hostile use (issue 15): a foreign ``--out``, two runs at once, a stale
+lock, resume after the input changed. The expected values are hand-counted words of the fixture summaries
+(the CountWords plug-in of test_runner) or the bytes the user put there."""
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from factbench.cli import main
+from factbench.errors import RunError
+from factbench.metrics.base import Metric, Result
+from factbench.runner import RunConfig, run
+from test_runner import CountWords, config  # the plug-in and config helper shared with test_runner
+
+
+@pytest.fixture
+def plugin(install_plugin):
+    install_plugin(CountWords)
+    CountWords.calls = []
+    return CountWords
+
+
+def write_dataset(path, summaries):
+    rows = [
+        {"id": f"e{i}", "source": "Officials said the bridge opens in May.", "summary": s, "system": f"s{i % 2}"}
+        for i, s in enumerate(summaries)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+FIVE = ["a", "a b", "a b c", "a b c d", "a b c d e"]
+
+
+def words(out):
+    return pd.read_csv(out / "scores.csv")["words"].tolist()
+
+
+# -- item 2: --out never destroys what factbench did not write ---------------------------------------------
+
+
+def test_non_empty_foreign_out_is_refused_and_left_untouched(plugin, tmp_path):
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = tmp_path / "mine"
+    (out / "partial").mkdir(parents=True)
+    (out / "scores.csv").write_text("my,own\n1,2\n")
+    (out / "partial" / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["run", "--dataset", str(data), "--metrics", "countwords", "--out", str(out),
+                                       "--quiet", "--no-cache"])
+    assert result.exit_code == 5, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not a factbench run directory" in lines[0], result.stderr
+    assert (out / "scores.csv").read_text() == "my,own\n1,2\n"
+    assert (out / "partial" / "notes.txt").read_text() == "keep me"
+    assert sorted(p.name for p in out.rglob("*")) == ["notes.txt", "partial", "scores.csv"]
+    assert plugin.calls == []
+
+
+def test_finished_run_deletes_only_its_own_partial_files(plugin, tmp_path):
+    """An interrupted run's folder is resumable; a file the user dropped into partial/ survives the finish."""
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run(config(data, out, metrics=("countwords",), settings={"countwords": {"fail_after": 1}}))
+    (out / "partial" / "notes.txt").write_text("keep me")
+    run(config(data, out, metrics=("countwords",)))
+    assert words(out) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert (out / "partial" / "notes.txt").read_text() == "keep me"
+    assert not (out / "partial" / "countwords.jsonl").exists()
+
+
+# -- item 3: one run at a time per directory; a dead run's lock is taken over ------------------------------
+
+
+class Blocking(Metric):
+    """Scores like CountWords but waits in its first batch until the test lets it go."""
+
+    name = "blocking"
+    score_names = ("blocked_words",)
+    card_text = "+++\nname = \"blocking\"\nversion = \"1\"\n[defaults]\nbatch_size = 2\n+++\n"
+    started = threading.Event()
+    go = threading.Event()
+
+    def score(self, batch):
+        Blocking.started.set()
+        Blocking.go.wait(30)
+        return [Result({"blocked_words": float(len(r.summary.split()))}) for r in batch]
+
+
+def test_second_run_into_a_locked_directory_fails_at_once_naming_the_holder(install_plugin, tmp_path):
+    install_plugin(Blocking)
+    Blocking.started.clear()
+    Blocking.go.clear()
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = tmp_path / "run"
+    first: dict = {}
+
+    def first_run():
+        try:
+            first["out"] = run(config(data, out, metrics=("blocking",)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            first["error"] = exc
+
+    thread = threading.Thread(target=first_run)
+    thread.start()
+    try:
+        assert Blocking.started.wait(30)
+        result = CliRunner().invoke(main, ["run", "--dataset", str(data), "--metrics", "blocking", "--out", str(out),
+                                           "--quiet", "--no-cache"])
+    finally:
+        Blocking.go.set()
+        thread.join(60)
+    assert result.exit_code == 5, result.output
+    line = result.stderr.strip()
+    assert "\n" not in line and "in use by another factbench run" in line
+    assert f"pid {os.getpid()}" in line and socket.gethostname() in line and "started 20" in line
+    assert "error" not in first, first.get("error")
+    assert pd.read_csv(out / "scores.csv")["blocked_words"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert not (out / ".lock").exists()
+
+
+def test_stale_lock_of_a_killed_process_is_taken_over(plugin, tmp_path, caplog):
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run(config(data, out, metrics=("countwords",), settings={"countwords": {"fail_after": 1}}))
+    # Another process takes the lock and dies without releasing it (SIGKILL: no cleanup of any kind).
+    code = (f"import os, signal; from factbench.runlock import RunLock; RunLock({str(out)!r}).acquire(); "
+            "print(os.getpid(), flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    dead_pid = proc.stdout.strip()
+    assert proc.returncode == -9 and dead_pid, proc.stderr
+    assert json.loads((out / ".lock").read_text())["pid"] == int(dead_pid)
+    with caplog.at_level(logging.WARNING, logger="factbench"):
+        run(config(data, out, metrics=("countwords",)))
+    assert f"took over the stale lock of {out}: pid {dead_pid}" in caplog.text
+    assert words(out) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert plugin.calls[-2:] == [["e2", "e3"], ["e4"]]  # the interrupted run's first batch was still reused
+
+
+def test_lock_is_exclusive_within_one_process_too(tmp_path):
+    from factbench.runlock import RunLock
+
+    with RunLock(tmp_path):
+        with pytest.raises(RunError, match=f"pid {os.getpid()}"):
+            RunLock(tmp_path).acquire()
+    with RunLock(tmp_path):  # released, so free again
+        pass
+
+
+# -- item 1: resume keyed on the records' content -----------------------------------------------------------
+
+
+def test_resume_after_the_input_changed_recomputes_what_changed(plugin, tmp_path, caplog):
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run(config(data, out, metrics=("countwords",), settings={"countwords": {"fail_after": 2}}))
+    assert plugin.calls == [["e0", "e1"], ["e2", "e3"], ["e4"]]  # e0..e3 stored, e4 interrupted
+    edited = ["a", "x y z w v u", "a b c", "a b c d", "a b c d e"]  # e1 now has 6 words
+    write_dataset(data, edited)
+    plugin.calls = []
+    with caplog.at_level(logging.INFO, logger="factbench"):
+        run(config(data, out, metrics=("countwords",)))
+    assert words(out) == [1.0, 6.0, 3.0, 4.0, 5.0]
+    assert plugin.calls == [["e0", "e1"], ["e4"]]  # e1's batch again, e2/e3 reused
+    assert "countwords: reusing 2 stored result(s), scoring 3 (1 changed since they were stored)" in caplog.text
+    timing = json.loads((out / "timings.json").read_text())["metrics"]["countwords"]
+    assert (timing["summaries"], timing["resumed"], timing["changed"]) == (3, 2, 1)
+
+
+def test_resume_with_another_file_of_the_same_name_uses_its_records(plugin, tmp_path):
+    first = write_dataset(tmp_path / "a" / "d.jsonl", FIVE)
+    other = write_dataset(tmp_path / "b" / "d.jsonl", ["z " * 7] * 5)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run(config(first, out, metrics=("countwords",), settings={"countwords": {"fail_after": 2}}))
+    run(config(other, out, metrics=("countwords",)))
+    assert words(out) == [7.0] * 5
+    meta = json.loads((out / "run.json").read_text())
+    from factbench.datasets.fetch import sha256_file
+
+    assert meta["datasets"][0]["sha256"] == sha256_file(other)
