@@ -31,6 +31,7 @@ from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
 from .records import Dataset, Record
+from .stored import escape_cell
 from .timing import peak_memory_mb
 
 PACKAGES = ("python", "torch", "transformers", "tokenizers", "spacy", "rouge-score", "numpy", "pandas", "scipy")
@@ -312,7 +313,7 @@ def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], 
         writer = csv.writer(fh)
         writer.writerow([*KEY_COLUMNS, *(f"label:{n}" for n in label_names), *score_names])
         for r in records:
-            row = [r.dataset, r.split, r.example_id, r.doc_id, r.system]
+            row = [escape_cell(str(v)) for v in (r.dataset, r.split, r.example_id, r.doc_id, r.system)]
             row += [r.labels.get(n, "") for n in label_names]
             for label, metric in labels.items():
                 res = results[label][resume_key(r)]

@@ -190,3 +190,125 @@ def test_resume_with_another_file_of_the_same_name_uses_its_records(plugin, tmp_
     from factbench.datasets.fetch import sha256_file
 
     assert meta["datasets"][0]["sha256"] == sha256_file(other)
+
+
+# -- item 7: damaged run folders fail with one line naming the file ---------------------------------------
+
+
+@pytest.fixture
+def finished(plugin, tmp_path):
+    """A finished countwords run over five records, and a baseline of it."""
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    out = run(config(data, tmp_path / "run", metrics=("countwords",)))
+    base = tmp_path / "base.json"
+    result = CliRunner().invoke(main, ["regress", str(out), "--baseline", str(base), "--update"])
+    assert result.exit_code == 0, result.output
+    return out, base
+
+
+def commands(out, base):
+    return {
+        "report": ["report", str(out)],
+        "analyze": ["analyze", str(out), "--bootstrap", "10", "--permutations", "0", "--no-plots"],
+        "regress": ["regress", str(out), "--baseline", str(base)],
+    }
+
+
+def assert_one_line_everywhere(out, base, exit_code, *fragments):
+    for name, args in commands(out, base).items():
+        result = CliRunner().invoke(main, args)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.exit_code == exit_code, (name, result.output, repr(result.exception))
+        assert len(lines) == 1 and lines[0].startswith("factbench: error: "), (name, result.stderr)
+        for fragment in fragments:
+            assert fragment in lines[0], (name, lines[0])
+
+
+def rewrite_lines(path, edit):
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(edit(lines)))
+
+
+def test_truncated_scores_csv_is_detected(finished):
+    out, base = finished
+    rewrite_lines(out / "scores.csv", lambda lines: lines[:-2])  # what a copy cut short leaves
+    assert_one_line_everywhere(out, base, 5, "scores.csv has 3 rows, run.json says 5", "truncated")
+
+
+def test_duplicated_scores_csv_is_detected(finished):
+    out, base = finished
+    rewrite_lines(out / "scores.csv", lambda lines: lines + lines[1:])  # rows appended twice
+    assert_one_line_everywhere(out, base, 5, "scores.csv has 10 rows, run.json says 5", "extra")
+
+
+def test_edited_scores_csv_is_detected_by_its_hash(finished):
+    out, base = finished
+    rewrite_lines(out / "scores.csv", lambda lines: [lines[0], lines[1].replace("1.0", "9.0"), *lines[2:]])
+    assert_one_line_everywhere(out, base, 5, "scores.csv is not the file the run wrote")
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda text: "", "run.json is empty"),
+    (lambda text: text[: len(text) // 2], "run.json is truncated or not valid JSON"),
+])
+def test_empty_or_truncated_run_json_is_one_line(finished, damage, fragment):
+    out, base = finished
+    (out / "run.json").write_text(damage((out / "run.json").read_text()))
+    assert_one_line_everywhere(out, base, 5, fragment)
+
+
+def test_missing_column_and_empty_file_of_a_run_without_fingerprints(finished):
+    """Runs written before run.json recorded fingerprints are still checked: row counts from the datasets'
+    n, the columns run.json names, and an empty scores.csv."""
+    out, base = finished
+    meta = json.loads((out / "run.json").read_text())
+    del meta["files"]
+    (out / "run.json").write_text(json.dumps(meta))
+    frame = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
+    frame.drop(columns=["words"]).to_csv(out / "scores.csv", index=False)
+    for args in (["report", str(out)], ["regress", str(out), "--baseline", str(base)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 3 and "words" in result.stderr and "missing" in result.stderr, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+    (out / "scores.csv").write_text("")
+    assert_one_line_everywhere(out, base, 5, "scores.csv is empty")
+
+
+# -- item 4: names that pandas would read as missing stay names in every report ----------------------------
+
+
+def test_na_none_null_names_survive_every_report(plugin, tmp_path):
+    systems = ["NA", "None", "null", "nan", "=1+1"]
+    rows = [
+        {"id": f"e{d}{s}", "doc_id": f"d{d}", "source": "Officials said the bridge opens in May.",
+         "summary": " ".join(["w"] * (1 + (d * 3 + k) % 7)), "system": s, "label:consistent": (d + k) % 2}
+        for d in range(6) for k, s in enumerate(systems)
+    ]
+    data = tmp_path / "NA.jsonl"  # the dataset is named after the file stem: "NA"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = run(config(data, tmp_path / "run", metrics=("countwords",)))
+    # scores.csv: the formula-like name is escaped for spreadsheets, the others written as they are.
+    raw = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
+    assert set(raw["system"]) == {"NA", "None", "null", "nan", "'=1+1"} and set(raw["dataset"]) == {"NA"}
+    table = pd.read_csv(out / "table.csv", dtype=str, keep_default_na=False)
+    assert set(table["dataset"]) == {"NA"}
+    assert set(table["system"]) == {"(all)", "NA", "None", "null", "nan", "'=1+1"}
+    assert (table["n"] == "6").sum() == 5  # each system's row counts its own 6 summaries
+    md = (out / "table.md").read_text()
+    for name in systems:
+        assert f"| NA | {name} |" in md, name
+    summary = (out / "summary.md").read_text()
+    assert "| NA | None |" in summary and "**NA**" in summary
+    result = CliRunner().invoke(main, ["analyze", str(out), "--bootstrap", "10", "--permutations", "0",
+                                       "--no-plots"])
+    assert result.exit_code == 0, result.output
+    corr = pd.read_csv(out / "analysis" / "correlations.csv", dtype=str, keep_default_na=False)
+    assert set(corr["dataset"]) == {"NA"}
+    system_level = corr[corr["level"] == "system"]
+    assert not system_level.empty and set(system_level["n_units"]) == {"5"}  # all five systems, none dropped
+    assert set(corr.loc[corr["level"] == "global", "n"]) == {"30"}
+    base = tmp_path / "base.json"
+    result = CliRunner().invoke(main, ["regress", str(out), "--baseline", str(base), "--update"])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(base.read_text())["examples"]) == ["NA"]
+    assert CliRunner().invoke(main, ["regress", str(out), "--baseline", str(base)]).exit_code == 0
