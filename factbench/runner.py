@@ -26,7 +26,7 @@ from . import datasets as ds
 from . import metrics as registry
 from . import rundir
 from .cache import Cache
-from .config import cache_dir
+from .config import cache_dir, using_cache_dir
 from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
@@ -106,6 +106,10 @@ def run(cfg: RunConfig) -> Path:
     started = _now()
     out = Path(cfg.out_dir)
     rundir.check_out_dir(out)
+    if cfg.columns is not None:
+        named = [n for n in cfg.datasets if n in ds.registry()]
+        if named:
+            raise ConfigError(f"--columns maps the columns of a .jsonl/.csv/.tsv file; {named[0]!r} is a named dataset")
     selected: list[tuple[Dataset, list[Record]]] = []
     for name in cfg.datasets:
         dataset = ds.load(name, cfg.data_dir, columns=cfg.columns)
@@ -120,7 +124,8 @@ def run(cfg: RunConfig) -> Path:
     # Everything that can be refused is checked before the run directory exists.
     cache = open_cache(cfg)
 
-    with rundir.open_run(out, labels):
+    # Models load lazily, inside this block: tiny models are built under --cache-dir too.
+    with rundir.open_run(out, labels), using_cache_dir(cfg.cache_dir):
         results: dict[str, dict[str, Result]] = {}
         timings: dict[str, dict] = {}
         for label, metric in labels.items():
