@@ -95,3 +95,56 @@ def test_cache_statistics_count_each_metric_only(data, tmp_path):
     assert sum(factcc["misses"].values()) > 0
     stages = set(factcc["misses"]) | set(factcc["hits"])
     assert not stages & (set(rouge["misses"]) | set(rouge["hits"])), (factcc, rouge)
+
+
+def test_summary_shows_factcc_truncation(tmp_path):
+    path = tmp_path / "long.jsonl"
+    source = " ".join(f"The council met on day {i} in the town hall." for i in range(40))
+    rows = [{"id": f"e{i}", "source": source, "summary": "The council met.", "system": "s"} for i in range(2)]
+    rows.append({"id": "short", "source": "The council met.", "summary": "The council met.", "system": "s"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    result = invoke("--dataset", str(path), "--metrics", "factcc", "--profile", "tiny", "--set", "factcc.max_length=64",
+                    "--out", str(out), "--cache-dir", str(tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    summary = (out / "summary.md").read_text()
+    assert "## Inputs cut by factcc: 2 of 3 summaries" in summary  # the two long sources, not the short one
+    assert "long/e0, long/e1" in summary
+
+
+def test_rouge_says_when_a_summary_has_no_scorable_tokens():
+    from factbench.metrics.rouge import Rouge
+    from factbench.records import Record
+
+    def record(summary, reference):
+        return Record("d", "test", "x", "x", "s", "source text", summary, (reference,))
+
+    rouge = Rouge({})
+    japanese, latin = rouge.score([record("東京で会議が開かれた。", "東京で会議が開かれた。"),
+                                   record("the cat sat", "the cat sat")])
+    assert japanese.scores == {"rouge1": None, "rouge2": None, "rougeL": None}
+    assert "summary has no scorable tokens" in japanese.missing
+    # Identical Latin texts: every ROUGE F-measure is 1 (hand-computed: all n-grams match).
+    assert latin.scores == {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0} and latin.missing is None
+    empty_target = rouge.score([record("the cat sat", "会議")])[0]
+    assert empty_target.scores["rouge1"] is None and "reference has no scorable tokens" in empty_target.missing
+
+
+def test_pipes_in_names_do_not_break_markdown_tables():
+    import pandas as pd
+
+    from factbench.report.tables import markdown_table
+
+    md = markdown_table(pd.DataFrame([{"dataset": "a|b", "system": "x\ny", "rouge1": 0.5}]))
+    header, rule, row = md.splitlines()
+    assert row == "| a\\|b | x y | 0.5000 |"
+    # A Markdown reader splits on unescaped pipes only: as many cells as the header has.
+    assert len([c for c in row.replace("\\|", "").split("|")]) == len(header.split("|"))
+
+
+def test_regress_documents_every_exit_code():
+    result = CliRunner().invoke(main, ["regress", "--help"])
+    text = " ".join(result.output.split())
+    for code in ("0: no regression", "1: a regression", "2: not comparable", "3: a file that cannot be read",
+                 "5: a run directory"):
+        assert code in text, code

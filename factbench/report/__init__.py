@@ -139,6 +139,13 @@ def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
             if row["metric"] in formatters:
                 rows_by_metric.setdefault(row["metric"], []).append(row)
     for label, rows in rows_by_metric.items():
+        # Every metric that cuts its input says so in its details (QUALS source_truncated, FactCC truncated).
+        cut = [r for r in rows if (r.get("details") or {}).get("truncated") or (r.get("details") or {}).get("source_truncated")]
+        if cut:
+            ids = ", ".join(f"{r['dataset']}/{r['example_id']}" for r in cut[:10])
+            sections += [f"## Inputs cut by {label}: {len(cut)} of {len(rows)} summaries", "",
+                         f"- the model saw only the first tokens of these inputs (see the metric's settings); "
+                         f"examples: {ids}{' ...' if len(cut) > 10 else ''}", ""]
         missing = [r for r in rows if r.get("missing")]
         if missing:
             reasons = Counter(_reason_kind(r["missing"]) for r in missing)
