@@ -232,6 +232,7 @@ def _score_all(label: str, metric: Metric, records: list[Record], out: Path, pro
             label, len(records) - n_todo, n_todo, changed,
         )
     partial.parent.mkdir(parents=True, exist_ok=True)
+    _end_cut_line(partial)
     wall, cpu = time.perf_counter(), time.process_time()
     with partial.open("a", encoding="utf-8") as fh, tqdm(
         total=len(records), initial=len(records) - n_todo, desc=label, disable=not progress, unit="summary"
@@ -260,6 +261,16 @@ def _score_all(label: str, metric: Metric, records: list[Record], out: Path, pro
         "settings": {k: metric.settings[k] for k in ("device", "dtype", "threads", "batch_size") if k in metric.settings},
     }
     return done, timing
+
+
+def _end_cut_line(path: Path) -> None:
+    """A run killed mid-write leaves a last line without its newline; end it, so that the next row appended
+    starts a line of its own instead of being glued to (and lost with) the cut one."""
+    if path.is_file() and path.stat().st_size:
+        with path.open("rb+") as fh:
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
 
 
 def _check_result(label: str, metric: Metric, record: Record, result: Result) -> None:

@@ -312,3 +312,71 @@ def test_na_none_null_names_survive_every_report(plugin, tmp_path):
     assert result.exit_code == 0, result.output
     assert list(json.loads(base.read_text())["examples"]) == ["NA"]
     assert CliRunner().invoke(main, ["regress", str(out), "--baseline", str(base)]).exit_code == 0
+
+
+# -- item 10: a record's score does not depend on what was left to score ------------------------------------
+
+
+class Company(Metric):
+    """A metric whose numbers depend on the batch a record is scored in, as padded model batches' last digits
+    do: words + 1e-3 x (sum of the batch's words). Stands in for QUALS/QAGS/FactCC at the runner level."""
+
+    name = "company"
+    score_names = ("company",)
+    card_text = "+++\nname = \"company\"\nversion = \"1\"\n[defaults]\nbatch_size = 2\nfail_after = -1\n+++\n"
+    calls: list = []
+
+    def score(self, batch):
+        Company.calls.append([r.example_id for r in batch])
+        if 0 <= self.settings["fail_after"] < len(Company.calls):
+            raise KeyboardInterrupt("simulated interruption")
+        total = sum(len(r.summary.split()) for r in batch)
+        return [Result({"company": len(r.summary.split()) + 1e-3 * total}) for r in batch]
+
+
+def test_resumed_scores_equal_a_fresh_run_even_when_batches_would_regroup(install_plugin, tmp_path):
+    """Consistency (factbench vs factbench): an edit in the first batch used to shift every later record into
+    other company after a resume ([e0, e2], [e3, e4] instead of [e0, e1], [e2, e3], [e4])."""
+    install_plugin(Company)
+    data = write_dataset(tmp_path / "d.jsonl", FIVE)
+    Company.calls = []
+    with pytest.raises(KeyboardInterrupt):
+        run(config(data, tmp_path / "resumed", metrics=("company",), settings={"company": {"fail_after": 1}}))
+    write_dataset(data, ["x y z"] + FIVE[1:])  # e0 edited after the interruption
+    run(config(data, tmp_path / "resumed", metrics=("company",)))
+    fresh = run(config(data, tmp_path / "fresh", metrics=("company",)))
+    assert (tmp_path / "resumed" / "scores.csv").read_bytes() == (fresh / "scores.csv").read_bytes()
+    # Hand-computed: [e0 (3 words), e1 (2)] -> 3.005, 2.005; [e2, e3] -> 3.007, 4.007; [e4] -> 5.005.
+    assert pd.read_csv(fresh / "scores.csv")["company"].tolist() == [3.005, 2.005, 3.007, 4.007, 5.005]
+
+
+def test_warm_cache_scores_stay_within_the_stated_bound(tiny_models, tmp_path):
+    """Consistency (factbench vs factbench), the bound README's Guarantees states: with a warm stage cache a
+    model stage computes only the missing items, in other batches than a cold run; QUALS on the tiny model
+    then agrees with the cold run within 1e-5 (absolute), the metric's batched-vs-one-at-a-time bound."""
+    source = ("The city council approved a new budget on Monday after a long debate about schools and roads. "
+              "The mayor said taxes would not rise. Forty new teachers will be hired.")
+    summaries = ["The council approved the budget on Monday.", "The mayor said taxes would fall by ten percent.",
+                 "Forty new teachers will be hired, the mayor said.", "The council met on Monday."]
+
+    def dataset(path, ids):
+        rows = [{"id": f"e{i}", "source": source, "summary": summaries[i], "system": "s"} for i in ids]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+
+    full = dataset(tmp_path / "full.jsonl", range(4))
+    settings = {"quals": {"model": str(tiny_models["bart"]), "device": "cpu", "num_pairs": 60, "max_tokens": 20,
+                          "batch_size": 4}}
+    cold = run(RunConfig(datasets=[str(full)], metrics=["quals"], out_dir=tmp_path / "cold", use_cache=False,
+                         progress=False, profile="tiny", settings=settings))
+    cache = str(tmp_path / "cache")
+    run(RunConfig(datasets=[str(dataset(tmp_path / "part.jsonl", [1, 3]))], metrics=["quals"],
+                  out_dir=tmp_path / "warmup", cache_dir=cache, progress=False, profile="tiny", settings=settings))
+    warm = run(RunConfig(datasets=[str(full)], metrics=["quals"], out_dir=tmp_path / "warm", cache_dir=cache,
+                         progress=False, profile="tiny", settings=settings))
+    hits = json.loads((warm / "timings.json").read_text())["metrics"]["quals"]["cache"]["hits"]
+    assert sum(hits.values()) > 0  # the warm run did reuse the cached stages
+    a, b = pd.read_csv(cold / "scores.csv"), pd.read_csv(warm / "scores.csv")
+    assert a["quals"].isna().tolist() == b["quals"].isna().tolist()
+    assert a["quals"].notna().sum() >= 2
+    assert (a["quals"] - b["quals"]).abs().max() <= 1e-5
