@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, DataError, RunError
 from . import rundir
+from .errors import ConfigError, DataError, RunError
 from .io import atomic_open, read_json
 from .stored import TEXT_COLUMNS, unescape_cell
 

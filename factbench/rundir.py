@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .datasets.fetch import sha256_file
 from .errors import RunError
-from .runlock import LOCK_NAME, RunLock
+from .runlock import RunLock
 
 MARKER = ".factbench-run"
 PARTIAL = "partial"

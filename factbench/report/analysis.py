@@ -16,7 +16,6 @@ Reads only ``scores.csv`` and ``run.json`` (the analysis never re-runs a metric)
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
