@@ -89,8 +89,7 @@ class Rouge(Metric):
                     results.append(Result({n: None for n in self.score_names}, {"against": against},
                                           NO_TOKENS.format(what="summary")))
                     continue
-                targets = [t for t in targets if self._tokenizer.tokenize(t)]
-                if not targets:
+                if not any(self._tokenizer.tokenize(t) for t in targets):
                     results.append(Result({n: None for n in self.score_names}, {"against": against},
                                           NO_TOKENS.format(what=against)))
                     continue
