@@ -148,3 +148,25 @@ def test_regress_documents_every_exit_code():
     for code in ("0: no regression", "1: a regression", "2: not comparable", "3: a file that cannot be read",
                  "5: a run directory"):
         assert code in text, code
+
+
+def test_random_bytes_cache_gives_one_warning_line_and_the_run_goes_on(data, tmp_path):
+    """Issue 15, item 6 through the CLI: a cache file of random bytes (what a disk error or a stray copy leaves)
+    is moved aside, the run prints one warning line and finishes with the same scores as a run without cache."""
+    import os
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    junk = os.urandom(4096)
+    (cache / "cache.sqlite").write_bytes(junk)
+    out = tmp_path / "run"
+    result = invoke("--dataset", str(data), "--metrics", "factcc", "--profile", "tiny", "--out", str(out),
+                    "--cache-dir", str(cache))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "cache.sqlite is damaged" in warnings[0] and "moved it to" in warnings[0]
+    assert [p.read_bytes() for p in cache.glob("cache.sqlite.damaged-*")] == [junk]
+    plain = invoke("--dataset", str(data), "--metrics", "factcc", "--profile", "tiny", "--out", str(tmp_path / "plain"),
+                   "--cache-dir", str(cache), "--no-cache")
+    assert plain.exit_code == 0, plain.output
+    assert (out / "scores.csv").read_bytes() == (tmp_path / "plain" / "scores.csv").read_bytes()
