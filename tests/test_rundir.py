@@ -266,7 +266,7 @@ def test_missing_column_and_empty_file_of_a_run_without_fingerprints(finished):
     (out / "run.json").write_text(json.dumps(meta))
     frame = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
     frame.drop(columns=["words"]).to_csv(out / "scores.csv", index=False)
-    for args in (["report", str(out)], ["regress", str(out), "--baseline", str(base)]):
+    for args in commands(out, base).values():
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 3 and "words" in result.stderr and "missing" in result.stderr, result.output
         assert len(result.stderr.strip().splitlines()) == 1

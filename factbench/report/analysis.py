@@ -103,7 +103,7 @@ def read_run(run_dir):
     # One reading rule for every report (NA/None/null names stay names), after checking the files are the
     # ones the run wrote.
     meta = verify_run(run_dir)
-    scores = read_scores(scores_path)
+    scores = read_scores(scores_path, required=[n for m in meta["metrics"].values() for n in m.get("score_names", [])])
     missing = [c for c in ID_COLUMNS if c not in scores.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", path=scores_path)
