@@ -32,7 +32,7 @@ def is_run_dir(folder: Path) -> bool:
     """Whether ``folder`` was made by a factbench run (finished or interrupted)."""
     if (folder / MARKER).is_file() or (folder / "run.json").is_file():
         return True
-    # A run interrupted before the marker existed (factbench <= 0.x) left only partial/*.jsonl.
+    # A run interrupted before run directories were marked left only partial/*.jsonl.
     entries = list(folder.iterdir())
     partial = folder / PARTIAL
     return bool(entries) and entries == [partial] and partial.is_dir() and all(
