@@ -4,18 +4,28 @@ Each entry is keyed by the stage name, the fingerprint of the model that produce
 change it, and the input; so a second run of the same command does no model work, an interrupted run
 resumes with what was finished, and a changed model invalidates only the stages that use it. Values are
 JSON with a sha256 beside them: an entry whose bytes do not match is treated as missing and recomputed.
-SQLite in WAL mode with a busy timeout lets concurrent runs share one cache file.
+SQLite in WAL mode with a busy timeout lets concurrent runs share one cache file. A damaged cache file (found
+at open or mid-run) is moved aside with one warning and replaced by a fresh one: a cache only saves work, so
+losing it must never stop a run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .errors import RunError
+
+log = logging.getLogger("factbench")
+# SQLite's result codes for a file that is not a database or whose pages are damaged; other errors (a locked
+# database, a full disk) are not the file's fault and are raised as they are.
+_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, stage TEXT, value TEXT, digest TEXT)"
 
 
@@ -43,18 +53,63 @@ class Cache:
         self.misses: dict[str, int] = {}
         self.corrupt: dict[str, int] = {}
         self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self.moved_aside: Path | None = None
         if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._conn() as conn:
-                conn.execute(SCHEMA)
+            _check_location(self.path)
+            self._guard(self._open)
+
+    def _open(self) -> None:
+        with self._conn() as conn:
+            conn.execute(SCHEMA)
+            # Reading a row makes SQLite look at the pages, so a damaged file is found here and not mid-run.
+            conn.execute("SELECT key, stage, value, digest FROM entries LIMIT 1").fetchall()
+
+    def _guard(self, action: Callable[[], Any], fallback: Any = None) -> Any:
+        """Run ``action``; if the cache file turns out damaged, move it aside (once), start a fresh one and run
+        ``action`` again on it; if even that fails, go on without a cache and return ``fallback``."""
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc) or self.path is None:
+                raise
+            self._move_aside(exc)
+        try:
+            self._open()
+            return action()
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            log.warning("cache %s is still unusable (%s); continuing without a cache", self.path, exc)
+            self.path = None
+            return fallback
+
+    def _move_aside(self, exc: Exception) -> None:
+        for conn in self._conns:
+            try:
+                conn.close()
+            except sqlite3.ProgrammingError:  # another thread's connection; it is dropped with the file
+                pass
+        self._conns.clear()
+        self._local = threading.local()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        self.path.replace(aside)
+        for suffix in ("-wal", "-shm"):  # SQLite's side files belong to the damaged file
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.replace(aside.with_name(aside.name + suffix))
+        self.moved_aside = aside
+        log.warning("cache %s is damaged (%s); moved it to %s and continuing with a fresh cache", self.path, exc, aside)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60)
+            self._conns.append(conn)
+            self._local.conn = conn
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
         return conn
 
     def map(
@@ -70,7 +125,7 @@ class Cache:
         ``items`` and results must be JSON-serialisable; duplicates are computed once.
         """
         keys = [entry_key(stage, fingerprint, settings, it) for it in items]
-        found = self._get(stage, set(keys)) if self.path else {}
+        found = self._guard(lambda: self._get(stage, set(keys)), {}) if self.path else {}
         todo: dict[str, Any] = {}
         for k, it in zip(keys, items):
             if k not in found:
@@ -84,7 +139,7 @@ class Cache:
             # Round-trip through JSON so that a fresh result and a cached one are the same object shape.
             fresh = {k: json.loads(_canonical(v)) for k, v in zip(todo, values)}
             if self.path:
-                self._put(stage, fresh)
+                self._guard(lambda: self._put(stage, fresh))
             found.update(fresh)
         return [found[k] for k in keys]
 
@@ -118,3 +173,25 @@ class Cache:
 
     def stats(self) -> dict:
         return {"hits": dict(self.hits), "misses": dict(self.misses), "corrupt": dict(self.corrupt)}
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _DAMAGED
+    return not isinstance(exc, sqlite3.OperationalError)
+
+
+def _check_location(path: Path) -> None:
+    """One line for a cache location that cannot work: a folder that is a file, a file that is a folder."""
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunError(f"cache folder {path.parent}: {parent} is a file, not a folder (see --cache-dir)")
+            break
+    if path.is_dir():
+        raise RunError(f"cache file {path} is a folder; move it away or give another --cache-dir")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cache folder {path.parent} cannot be created: {exc.strerror}") from None

@@ -21,8 +21,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rundir
 from .errors import ConfigError, DataError, RunError
 from .io import atomic_open, read_json
+from .stored import TEXT_COLUMNS, unescape_cell
 
 FORMAT = "factbench-baseline/1"
 PASS, REGRESSION, NOT_COMPARABLE = 0, 1, 2
@@ -175,8 +177,9 @@ def read_run(run_dir) -> dict:
     for name in ("run.json", "scores.csv"):
         if not (run_dir / name).is_file():
             raise RunError(f"{run_dir} is not a finished run directory: {name} is missing")
-    meta = read_json(run_dir / "run.json")
+    meta = rundir.verify(run_dir)
     header, rows = _read_csv(run_dir / "scores.csv")
+    rows = [[unescape_cell(c) if h in TEXT_COLUMNS else c for h, c in zip(header, row)] for row in rows]
     score_cols = [n for m in meta["metrics"].values() for n in m["score_names"]]
     label_cols = [c for c in header if c.startswith("label:")]
     absent = [c for c in ("dataset", "example_id", *score_cols) if c not in header]

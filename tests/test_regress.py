@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from factbench import metrics as registry
+from factbench import rundir
 from factbench.cli import main
 from factbench.metrics.base import Metric, Result
 from factbench.regress import DEFAULT, Tolerance, parse_tolerances, read_run, resolve, split_signature
@@ -181,6 +182,10 @@ def nudge(run_dir, score, delta, row=0):
     rows[row + 1][col] = repr(float(rows[row + 1][col]) + delta)
     with open(run_dir / "scores.csv", "w", newline="") as fh:
         csv.writer(fh).writerows(rows)
+    # As if the run had produced these numbers: run.json records the fingerprints of the files it wrote.
+    meta = json.loads((run_dir / "run.json").read_text())
+    meta["files"] = rundir.fingerprints(run_dir)
+    (run_dir / "run.json").write_text(json.dumps(meta))
 
 
 def test_a_tolerance_can_absorb_a_drift(baseline, dataset, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -24,10 +25,22 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
 
 
+class _StderrHandler(logging.Handler):
+    """The library's notices (``logging.getLogger("factbench")``) as ``factbench: [warning: ]message`` lines."""
+
+    def emit(self, record):
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        click.echo(f"factbench: {prefix}{record.getMessage()}", err=True)
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="factbench")
 def main():
     """Run factual-consistency metrics over summaries, compare them with human judgments, time them."""
+    logger = logging.getLogger("factbench")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.INFO)
 
 
 for _name in _COMMAND_MODULES:

@@ -75,7 +75,9 @@ def list_(data_dir):
     help="Download from {BASE_URL}/{folder}/{file} instead of raw.githubusercontent.com "
     "(default: FACTBENCH_FETCH_BASE_URL).",
 )
-def fetch_(name, data_dir, base_url):
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              help="Seconds one file's download may take in all.")
+def fetch_(name, data_dir, base_url, deadline):
     """Download the verbatim files of benchmark NAME (e.g. frank, qags or qags-cnndm; `all` for every one),
     verify their sha256, and print the recipe of each derived file."""
     from ..datasets.fetch import fetch, find_entry, load_manifest
@@ -91,7 +93,8 @@ def fetch_(name, data_dir, base_url):
         click.echo(f"{entry['folder']}: {entry['title']}")
         click.echo(f"  license: {entry['license']}")
         outcomes = fetch(
-            entry["folder"], root, base_url=base_url, manifest=manifest, log=lambda m: click.echo(f"  {m}")
+            entry["folder"], root, base_url=base_url, manifest=manifest, deadline=deadline,
+            log=lambda m: click.echo(f"  {m}"),
         )
         counts = Counter(o.status for o in outcomes)
         click.echo(

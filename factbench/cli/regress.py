@@ -1,4 +1,5 @@
-"""``factbench regress``: compare a run with a committed baseline; exit 0 pass, 1 regression, 2 not comparable."""
+"""``factbench regress``: compare a run with a committed baseline; exit 0 pass, 1 regression, 2 not comparable,
+3 an unreadable run or baseline, 5 a damaged run directory."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def regress(ctx, run_dir, baseline_path, update, tolerances):
     writes it to RUN_DIR/regress.md, with every changed analysis value in RUN_DIR/regress_analysis.csv.
     Exit code 0: no regression; 1: a regression (a value beyond its tolerance, changed labels, examples
     in one side only); 2: not comparable (other datasets or split, no shared example, a score column or
-    analysis table missing).
+    analysis table missing), or a usage error; 3: a file that cannot be read (a baseline or scores.csv that is
+    not valid JSON/CSV, a column run.json names missing); 5: a run directory whose files are not the ones the
+    run wrote (truncated, duplicated or edited scores.csv, damaged run.json).
     """
     from ..errors import FactbenchError
     from ..io import write_text

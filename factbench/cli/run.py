@@ -31,7 +31,7 @@ def parse_columns(value: str | None) -> dict | None:
     if value is None:
         return None
     text = value
-    if not value.lstrip().startswith("{"):
+    if not value.lstrip().startswith(("{", "[")):
         path = Path(value)
         if not path.is_file():
             raise ConfigError(f"--columns: {value!r} is neither JSON text nor an existing .json file")
@@ -42,6 +42,18 @@ def parse_columns(value: str | None) -> dict | None:
         raise ConfigError(f"--columns: not valid JSON: {exc}") from exc
     if not isinstance(columns, dict):
         raise ConfigError("--columns must be a JSON object mapping roles to column names")
+    for role, column in columns.items():
+        if role == "labels":
+            ok = isinstance(column, dict) and all(isinstance(v, (str, dict)) for v in column.values())
+            if not ok:
+                raise ConfigError(f"--columns: 'labels' must map label names to a column name or an object, got {column!r}")
+            continue
+        names = [column] if role == "dataset" or not isinstance(column, list) else column
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(
+                f"--columns: {role!r} maps to {column!r}; give a column name"
+                + ("" if role == "dataset" else " (or a list of names)")
+            )
     return columns
 
 

@@ -5,15 +5,23 @@ checked against its sha256 and written atomically (a temporary file in the targe
 its checksum is right). A base URL (``--base-url`` or ``FACTBENCH_FETCH_BASE_URL``) replaces the whole URL
 with ``{base}/{folder}/{path}``, so a mirror laid out like the data directory (or a local ``http.server`` of
 it) can serve every file. Derived files cannot be downloaded; their recipe is reported instead.
+
+A download reads at most the manifest's byte count (a larger body is an error, not a full disk), stops at a
+total deadline (a server that trickles bytes cannot hold it forever), and leaves no ``.part`` file behind, also
+when the process is terminated (SIGTERM) mid-download.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,6 +32,7 @@ from ._io import package_data, read_json
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{source_path}"
 BASE_URL_ENV = "FACTBENCH_FETCH_BASE_URL"
 _CHUNK = 1 << 16
+DEFAULT_DEADLINE = 600.0  # seconds for one file, all reads together
 
 
 def load_manifest(path: Path | None = None) -> dict:
@@ -72,21 +81,68 @@ class FileOutcome:
     detail: str = ""
 
 
-def _download(url: str, target: Path, expected: str, timeout: float) -> None:
-    """Stream ``url`` into a temporary file beside ``target``; rename it only if the sha256 matches."""
+@contextmanager
+def _sigterm_cleans_up():
+    """Within the block, SIGTERM raises SystemExit (exit status 143) instead of ending the process on the spot,
+    so that the ``except`` clauses that remove a partial download run. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _download(
+    url: str, target: Path, expected: str, timeout: float, size: int | None = None, deadline: float = DEFAULT_DEADLINE
+) -> None:
+    """Stream ``url`` into a temporary file beside ``target``; rename it only if the sha256 matches.
+
+    ``size`` (the manifest's byte count) caps what is read; ``deadline`` bounds the whole download in seconds.
+    """
     created = []  # folders this call made, removed again on failure so nothing is left behind
     for parent in reversed(target.parents):
         if not parent.exists():
             created.append(parent)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with _sigterm_cleans_up():
+        _stream(url, target, expected, timeout, size, deadline, created)
+
+
+def _stream(url, target, expected, timeout, size, deadline, created) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
+        until = time.monotonic() + deadline
         with os.fdopen(fd, "wb") as out:
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
+                with urllib.request.urlopen(url, timeout=min(timeout, deadline)) as response:
+                    got = 0
+                    # One byte past the cap is enough to know the body is too large.
+                    limit = None if size is None else size + 1
+                    while True:
+                        # read1: what has arrived, so that a trickling server meets the deadline check
+                        chunk = response.read1(_CHUNK if limit is None else max(0, min(_CHUNK, limit - got)))
+                        if not chunk:
+                            break
+                        got += len(chunk)
+                        if size is not None and got > size:
+                            raise DataError(
+                                f"download of {url} is larger than the manifest's {size} bytes; nothing was written",
+                                path=target,
+                            )
+                        if time.monotonic() > until:
+                            raise DataError(
+                                f"download of {url} did not finish within {deadline:g} s; nothing was written",
+                                path=target,
+                            )
                         digest.update(chunk)
                         out.write(chunk)
             except urllib.error.HTTPError as exc:
@@ -117,6 +173,7 @@ def fetch(
     *,
     base_url: str | None = None,
     timeout: float = 60.0,
+    deadline: float = DEFAULT_DEADLINE,
     log: Callable[[str], None] = lambda message: None,
     manifest: dict | None = None,
 ) -> list[FileOutcome]:
@@ -146,6 +203,6 @@ def fetch(
             continue
         url = file_url(entry, item, base_url)
         log(f"downloading {url}")
-        _download(url, target, item["sha256"], timeout)
+        _download(url, target, item["sha256"], timeout, item.get("bytes"), deadline)
         outcomes.append(FileOutcome(target, "downloaded", url))
     return outcomes

@@ -12,6 +12,7 @@ from typing import ClassVar, Sequence
 
 from ..cache import Cache
 from ..cards import Card, load_card, parse_card
+from ..errors import ConfigError
 from ..records import Record
 from ..timing import StageTimer
 
@@ -51,7 +52,9 @@ class Metric:
         self.card = card or self.load_card()
         self.profile = profile
         self.settings = self.card.settings(profile, settings)
-        self.batch_size = int(self.settings.get("batch_size", type(self).batch_size))
+        self.batch_size = self.settings.get("batch_size", type(self).batch_size)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(f"setting {self.name}.batch_size must be a positive integer, got {self.batch_size!r}")
         # The runner replaces this with the run's persistent cache; a metric used on its own computes.
         self.cache = Cache(None)
         self.timer = StageTimer()

@@ -78,6 +78,7 @@ class Qags(Metric):
         "qa_n_best",
         "qa_max_answer_length",
         "qa_null_threshold",
+        "max_source_tokens",
         "source_with_reference",
         "seed",
         "dtype",
@@ -157,6 +158,7 @@ class Qags(Metric):
             n_best=s["qa_n_best"],
             max_answer_length=s["qa_max_answer_length"],
             null_threshold=float(s["qa_null_threshold"]),
+            max_context_tokens=int(s["max_source_tokens"]),
         )
 
     # -- stages ------------------------------------------------------------------------------------
@@ -344,7 +346,7 @@ class Qags(Metric):
         need_src = list(dict.fromkeys((q["question"], ctx) for ctx, qs in zip(contexts, chosen) for q in qs))
         on_source = dict(zip(need_src, self.qa("source", need_src)))
 
-        return [
+        results = [
             self._result(
                 ans,
                 qs,
@@ -353,6 +355,10 @@ class Qags(Metric):
             )
             for summ, ctx, ans, qs in zip(summaries, contexts, answers, chosen)
         ]
+        for result, ctx, qs in zip(results, contexts, chosen):  # said in details and in summary.md
+            if any(on_source[(q["question"], ctx)].get("context_truncated") for q in qs):
+                result.details["source_truncated"] = True
+        return results
 
     def candidates(self, answers: Sequence[str], generated: Sequence[Sequence]) -> list[Candidate]:
         """The candidate questions of a summary: ``generated[i]`` holds the ``[question, score]`` beams for ``answers[i]``."""

@@ -16,6 +16,10 @@ MEASURES = {"fmeasure": "", "precision": "_p", "recall": "_r"}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+NO_TOKENS = ("{what} has no scorable tokens: rouge-score's default tokenizer keeps only the letters a-z and digits "
+             "(text in other scripts scores nothing)")
+
+
 def split_sentences(text: str) -> str:
     return "\n".join(s.strip() for s in _SENTENCE_END.split(text) if s.strip())
 
@@ -53,6 +57,7 @@ class Rouge(Metric):
         if s["stemmer"]:
             # Porter stemming is most of ROUGE's time and news text repeats words: memoise it (same output).
             tokenizer._stemmer = _MemoStemmer(tokenizer._stemmer)
+        self._tokenizer = tokenizer
         self._scorer = rouge_scorer.RougeScorer(list(s["types"]), tokenizer=tokenizer)
         self.score_names = tuple(t + MEASURES[m] for m in s["measures"] for t in s["types"])
 
@@ -77,6 +82,16 @@ class Rouge(Metric):
                     results.append(
                         Result({n: None for n in self.score_names}, {"against": against}, "record has no reference")
                     )
+                    continue
+                # rouge-score's default tokenizer keeps only a-z and 0-9: a summary in another script has no
+                # tokens and would silently score 0; say so instead.
+                if not self._tokenizer.tokenize(record.summary):
+                    results.append(Result({n: None for n in self.score_names}, {"against": against},
+                                          NO_TOKENS.format(what="summary")))
+                    continue
+                if not any(self._tokenizer.tokenize(t) for t in targets):
+                    results.append(Result({n: None for n in self.score_names}, {"against": against},
+                                          NO_TOKENS.format(what=against)))
                     continue
                 summary = split_sentences(record.summary) if lsum else record.summary
                 per_target = [self._scorer.score(split_sentences(t) if lsum else t, summary) for t in targets]

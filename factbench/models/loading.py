@@ -149,8 +149,11 @@ def load_model(
     try:
         tokenizer = tf.AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         model = auto.from_pretrained(str(path), trust_remote_code=False)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailableError(f"model {name!r} at {path} could not be loaded as a {kind} model: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a broken config.json raises anything from KeyError to TypeError
+        cause = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelUnavailableError(
+            f"model {name!r} in folder {path} could not be loaded as a {kind} model: {type(exc).__name__}: {cause[:300]}"
+        ) from None
     dev = pick_device(device)
     model = model.to(device=dev, dtype=getattr(torch, DTYPES[dtype])).eval()
     return LoadedModel(name, kind, path, fingerprint, model, tokenizer, dev, dtype)

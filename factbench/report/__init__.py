@@ -9,20 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import RunError
+from .. import rundir
 from ..io import read_json, write_text
+from ..stored import escape_frame, read_scores
 from .tables import comparison_table, markdown_table, wide_means
 
 LOWEST_SHOWN = 3
 
 
 def load_run(run_dir: str | Path) -> tuple[dict, pd.DataFrame]:
+    """run.json and scores.csv of a finished run, checked against the fingerprints run.json recorded."""
     run_dir = Path(run_dir)
-    for name in ("run.json", "scores.csv"):
-        if not (run_dir / name).is_file():
-            raise RunError(f"{run_dir} is not a finished run directory: {name} is missing")
-    meta = read_json(run_dir / "run.json")
-    scores = pd.read_csv(run_dir / "scores.csv", dtype={"example_id": str, "doc_id": str, "system": str, "split": str})
+    meta = rundir.verify(run_dir)
+    scores = read_scores(run_dir / "scores.csv", required=score_columns(meta))
     return meta, scores
 
 
@@ -37,7 +36,7 @@ def write_reports(run_dir: str | Path) -> Path:
     columns = score_columns(meta)
     table = comparison_table(scores, columns)
     with open(run_dir / "table.csv", "w", newline="", encoding="utf-8") as fh:
-        table.to_csv(fh, index=False)
+        escape_frame(table).to_csv(fh, index=False)
     write_text(run_dir / "table.md", markdown_table(wide_means(table)) + "\n")
 
     analysis_md = ""
@@ -140,6 +139,13 @@ def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
             if row["metric"] in formatters:
                 rows_by_metric.setdefault(row["metric"], []).append(row)
     for label, rows in rows_by_metric.items():
+        # Every metric that cuts its input says so in its details (QUALS source_truncated, FactCC truncated).
+        cut = [r for r in rows if (r.get("details") or {}).get("truncated") or (r.get("details") or {}).get("source_truncated")]
+        if cut:
+            ids = ", ".join(f"{r['dataset']}/{r['example_id']}" for r in cut[:10])
+            sections += [f"## Inputs cut by {label}: {len(cut)} of {len(rows)} summaries", "",
+                         f"- the model saw only the first tokens of these inputs (see the metric's settings); "
+                         f"examples: {ids}{' ...' if len(cut) > 10 else ''}", ""]
         missing = [r for r in rows if r.get("missing")]
         if missing:
             reasons = Counter(_reason_kind(r["missing"]) for r in missing)

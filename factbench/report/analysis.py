@@ -16,7 +16,6 @@ Reads only ``scores.csv`` and ``run.json`` (the analysis never re-runs a metric)
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError, RunError
+from ..rundir import verify as verify_run
+from ..stored import read_scores
 from ..stats import detection as det
 from ..stats._checks import choice, positive_int
 from ..stats.correlation import KENDALL_VARIANTS, LEVEL_TEXT, LEVELS, METHODS, level_statistic, make_layout, method_name
@@ -99,15 +100,10 @@ def read_run(run_dir):
     for path in (meta_path, scores_path):
         if not path.is_file():
             raise RunError(f"{path}: missing; is {run_dir} a factbench run directory?")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON: {exc}", path=meta_path) from exc
-    try:
-        scores = pd.read_csv(scores_path, dtype={c: str for c in ID_COLUMNS}, keep_default_na=False,
-                             na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot parse: {exc}", path=scores_path) from exc
+    # One reading rule for every report (NA/None/null names stay names), after checking the files are the
+    # ones the run wrote.
+    meta = verify_run(run_dir)
+    scores = read_scores(scores_path, required=[n for m in meta["metrics"].values() for n in m.get("score_names", [])])
     missing = [c for c in ID_COLUMNS if c not in scores.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", path=scores_path)

@@ -41,8 +41,13 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _md(text: str) -> str:
+    """A table cell's text: ``|`` would end the cell and a line break the row."""
+    return " ".join(text.split("\n")).replace("|", "\\|")
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    header = "| " + " | ".join(_md(str(c)) for c in frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = ["| " + " | ".join(_md(_cell(v)) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])

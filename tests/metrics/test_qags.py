@@ -311,3 +311,18 @@ def test_reference_execution_on_the_hand_built_case(scripted, tiny_models):
     assert ref.scores["qags"] == pytest.approx(1.4 / 3)
     # 10 candidates (5 answers x 2) + 3 kept on the summary, 3 on the source, one question per QA call
     assert len([p for p in scripted if p[1] == SUMMARY]) == 13 and len([p for p in scripted if p[1] == SOURCE]) == 3
+
+
+def test_max_source_tokens_cuts_the_source_and_says_so(tiny_models, tiny_run):
+    """Issue 15, item 5: a bound below the source's length cuts it and flags the record; the default bound
+    (far above these sources) changes nothing: the tiny run's results carry no flag."""
+    _, uncut = tiny_run
+    assert not any(r.details.get("source_truncated") for r in uncut)
+    m = Qags(tiny_settings(tiny_models, max_source_tokens=3), profile="tiny")
+    assert "|max_source_tokens:3|" in m.signature()
+    cut = m.score(RECORDS[1:2])[0]
+    assert cut.details["source_truncated"] is True
+    assert any(q["answer_source"] for q in cut.details["questions"])  # it did answer, from the cut source
+    # "Police arrested a" is all the QA model read: no answer on the source can reach past it.
+    for q in cut.details["questions"]:
+        assert q["answer_source"] in "Police arrested a", q["answer_source"]

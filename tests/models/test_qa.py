@@ -162,3 +162,58 @@ def test_slow_tokenizer_is_refused(qa):
 
     with pytest.raises(ModelUnavailableError, match="fast tokenizer"):
         answer_questions(qa.model, Slow(), [("q?", "c")])
+
+
+# -- issue 15, item 5: the max-context flags in linear time, and a bound on the whole source ---------------
+
+
+@pytest.mark.parametrize("n_tokens, max_tokens, stride", [(1, 4, 3), (10, 4, 3), (37, 8, 3), (200, 30, 7),
+                                                          (500, 64, 64), (333, 50, 128)])
+def test_max_context_flags_equal_run_squads_check_token_by_token(n_tokens, max_tokens, stride):
+    """Against ``is_max_context``, the port of run_squad's ``_check_is_max_context`` (the original algorithm),
+    asked for every token of every window, including the ties that go to the earlier window."""
+    from factbench.models.qa import max_context_flags
+
+    spans = doc_spans(n_tokens, max_tokens, stride)
+    expected = [[is_max_context(spans, i, start + j) for j in range(length)] for i, (start, length) in enumerate(spans)]
+    assert max_context_flags(spans) == expected
+
+
+class _PlainTemplate:
+    """[CLS] question [SEP] context [SEP], as _Template reads it off a BERT tokenizer."""
+
+    prefix, middle, suffix, types, cls_index, n_special = [101], [102], [102], None, 0, 3
+
+    def build(self, q, d):
+        return [101, *q, 102, *d, 102], None, 2 + len(q)
+
+
+def test_windows_of_a_60k_word_source_are_built_in_seconds():
+    """The quadratic check took minutes per question here (about 600 windows x 80k tokens x 600 windows);
+    the bound below is far above the linear version's time on a loaded 2-core machine, a guard against the
+    quadratic one coming back, not a speed measurement."""
+    import time
+
+    ctx = list(range(80_000))  # ~60k words in wordpieces
+    began = time.perf_counter()
+    windows = make_windows(0, [7] * 10, ctx, _PlainTemplate(), QAConfig())
+    elapsed = time.perf_counter() - began
+    # Every context token is in its window of maximal context exactly once.
+    counts = np.zeros(len(ctx), dtype=int)
+    for w in windows:
+        counts[w.doc_start : w.doc_start + w.length] += np.asarray(w.max_context, dtype=int)
+    assert (counts == 1).all()
+    assert elapsed < 30, f"{elapsed:.1f} s for {len(windows)} windows"
+
+
+def test_max_context_tokens_bounds_the_context_and_says_so(tiny_models):
+    loaded = load_model(str(tiny_models["qa"]), "qa", device="cpu")
+    context = " ".join(["Ann met Bob in Paris."] * 200)  # 1000+ wordpieces
+    pairs = [("Who met Bob?", context), ("Who met Bob?", "Ann met Bob in Paris.")]
+    cut, short = answer_questions(loaded.model, loaded.tokenizer, pairs, QAConfig(max_context_tokens=50))
+    assert cut["context_truncated"] is True and "context_truncated" not in short
+    # The cut context is read as if it were the text's first 50 wordpieces: the same answer and score.
+    offsets = loaded.tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    first = context[: offsets[49][1]]
+    alone = answer_questions(loaded.model, loaded.tokenizer, [("Who met Bob?", first)], QAConfig())[0]
+    assert (cut["best"], cut["score_diff"]) == (alone["best"], pytest.approx(alone["score_diff"], abs=1e-5))
