@@ -151,6 +151,9 @@ def run(cfg: RunConfig) -> Path:
         "metrics": {label: m.describe() for label, m in labels.items()},
     }
     _write_results(out, records, labels, results)
+    from .report.texts import write_texts
+
+    write_texts(out, records)  # the HTML explorer shows sources and summaries from the run directory alone
     write_json(out / "timings.json", {"peak_memory_mb": peak_memory_mb(), "metrics": timings})
     write_json(out / "run.json", meta)
     from .report import write_reports

@@ -1,0 +1,113 @@
+"""The explorer's data, built from a run directory: a compact, column-wise index of every summary (ids,
+labels, scores, summary text; loaded when the page opens) and the per-summary details in chunk files loaded
+on demand.
+
+Both are JavaScript files that call a global function (``FB.index(...)``, ``FB.chunk(k, ...)``) rather than
+JSON: a page opened from ``file://`` may not ``fetch()`` a neighbouring file in Chromium, but it may load a
+``<script src>``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from ...io import atomic_open
+from ..texts import read_texts
+
+DATA_DIR = "report_data"
+ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries with all details is ~30-200 kB
+DIGITS = 4  # decimals kept in details (log-probs, probabilities): the bars and tables show 2-3
+# Details that the view recomputes from others (diff_per_token = logprobs_source - logprobs_summary).
+DERIVED = {"diff_per_token"}
+
+
+def _compact(value):
+    """Round floats and drop derived keys, so that chunk files stay small (a FRANK report under 25 MB)."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, DIGITS)
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if k not in DERIVED}
+    if isinstance(value, (list, tuple)):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _number(value):
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) or math.isinf(v) else float(f"{v:.6g}")
+
+
+def _codes(values: pd.Series) -> tuple[list[str], list[int]]:
+    names = sorted({str(v) for v in values})
+    lookup = {n: i for i, n in enumerate(names)}
+    return names, [lookup[str(v)] for v in values]
+
+
+def _js(path: Path, call: str, payload) -> None:
+    with atomic_open(path) as fh:
+        fh.write(f"{call}(")
+        json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
+        fh.write(");\n")
+
+
+def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
+    """Write ``report_data/index.js`` and ``report_data/chunk_NNNNN.js``; return what the page needs to know
+    (number of summaries and chunks, score and label names)."""
+    out = run_dir / DATA_DIR
+    if out.exists():
+        shutil.rmtree(out)  # chunks of an earlier, larger report must not linger
+    out.mkdir()
+    score_names = [n for m in meta["metrics"].values() for n in m.get("score_names", [])]
+    score_names = [n for n in score_names if n in scores.columns]
+    label_names = [c[len("label:"):] for c in scores.columns if c.startswith("label:")]
+    sources, texts = read_texts(run_dir)
+    keys = list(zip(scores["dataset"].astype(str), scores["example_id"].astype(str)))
+    row_of = {k: i for i, k in enumerate(keys)}
+
+    index = {"n": len(scores), "rows_per_chunk": ROWS_PER_CHUNK, "texts": bool(texts)}
+    for col in ("dataset", "split", "system"):
+        index[col + "_names"], index[col] = _codes(scores[col].fillna(""))
+    index["example_id"] = [k[1] for k in keys]
+    index["doc_id"] = [str(v) for v in scores["doc_id"].fillna("")]
+    index["labels"] = {n: [_number(v) for v in scores["label:" + n]] for n in label_names}
+    index["scores"] = {n: [_number(v) for v in scores[n]] for n in score_names}
+    index["summary"] = [texts.get(k, {}).get("summary", "") for k in keys]
+    index["metric_of_score"] = {n: label for label, m in meta["metrics"].items() for n in m.get("score_names", [])}
+
+    # Details per row: metric label -> {missing, details}; results.jsonl is written metric by metric.
+    details: list[dict] = [{} for _ in keys]
+    results = run_dir / "results.jsonl"
+    if results.is_file():
+        with results.open(encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                i = row_of.get((str(row.get("dataset")), str(row.get("example_id"))))
+                if i is None:
+                    continue
+                details[i][row.get("metric", "?")] = {
+                    "missing": row.get("missing"),
+                    "details": _compact(row.get("details") or {}),
+                }
+    n_chunks = max(1, math.ceil(len(keys) / ROWS_PER_CHUNK))
+    for k in range(n_chunks):
+        rows, chunk_sources = {}, {}
+        for i in range(k * ROWS_PER_CHUNK, min(len(keys), (k + 1) * ROWS_PER_CHUNK)):
+            text = texts.get(keys[i], {})
+            sid = text.get("source_id")
+            if sid is not None and sid in sources:
+                chunk_sources[sid] = sources[sid]
+            rows[i] = {"source_id": sid, "references": text.get("references", []), "metrics": details[i]}
+        _js(out / f"chunk_{k:05d}.js", "FB.chunk", {"chunk": k, "rows": rows, "sources": chunk_sources})
+    index["n_chunks"] = n_chunks
+    _js(out / "index.js", "FB.index", index)
+    return {"n": len(keys), "n_chunks": n_chunks, "scores": score_names, "labels": label_names}
