@@ -21,7 +21,7 @@ from ..texts import read_texts
 
 DATA_DIR = "report_data"
 ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries with all details is ~30-200 kB
-DIGITS = 4  # decimals kept in details (log-probs, probabilities): the bars and tables show 2-3
+DIGITS = 5  # significant digits kept in details (log-probs, probabilities): the bars and tables show 3-4
 # Details that the view recomputes from others (diff_per_token = logprobs_source - logprobs_summary).
 DERIVED = {"diff_per_token"}
 
@@ -29,7 +29,7 @@ DERIVED = {"diff_per_token"}
 def _compact(value):
     """Round floats and drop derived keys, so that chunk files stay small (a FRANK report under 25 MB)."""
     if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, DIGITS)
+        return None if math.isnan(value) or math.isinf(value) else float(f"{value:.{DIGITS}g}")
     if isinstance(value, dict):
         return {k: _compact(v) for k, v in value.items() if k not in DERIVED}
     if isinstance(value, (list, tuple)):
@@ -44,7 +44,8 @@ def _number(value):
         v = float(value)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(v) or math.isinf(v) else float(f"{v:.6g}")
+    # full precision: rounding would make ties of close scores and change the explorer's sort order
+    return None if math.isnan(v) or math.isinf(v) else v
 
 
 def _codes(values: pd.Series) -> tuple[list[str], list[int]]:

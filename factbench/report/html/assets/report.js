@@ -35,7 +35,9 @@
     if (typeof v === 'number') {
       if (!isFinite(v)) return 'n/a';
       if (Number.isInteger(v)) return String(v);
-      return v.toFixed(digits === undefined ? 4 : digits);
+      var d = digits === undefined ? 4 : digits;
+      if (Math.abs(v) < Math.pow(10, -d)) return v.toExponential(1); // not '0.0000' for a tiny non-zero value
+      return v.toFixed(d);
     }
     if (typeof v === 'boolean') return v ? 'yes' : 'no';
     return String(v);
