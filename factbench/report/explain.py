@@ -38,9 +38,19 @@ def find_result(run_dir: str | Path, example_id: str, metric: str = "quals", dat
     return matches[0]
 
 
+def _printable(text) -> str:
+    # control characters (random tiny models generate them) have no glyph and would only make warnings
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in str(text))
+
+
+def _num(value: float, digits: int = 3) -> str:
+    """Fixed decimals, or scientific notation for a tiny non-zero value (which would print as 0.000)."""
+    return f"{value:.{digits}f}" if value == 0 or abs(value) >= 10 ** -digits else f"{value:.1e}"
+
+
 def _token(text: str) -> str:
     # byte-level BPE marks a leading space with 'Ġ', SentencePiece with '▁'
-    return str(text).replace("\u0120", " ").replace("\u2581", " ").replace("\u010a", "\\n").strip() or "␣"
+    return _printable(str(text).replace("\u0120", " ").replace("\u2581", " ").replace("\u010a", "\\n")).strip() or "␣"
 
 
 def qa_pair_figure(row: dict, out: str | Path, max_pairs: int = 10) -> Path:
@@ -86,10 +96,10 @@ def draw_qa_pairs(row: dict, max_pairs: int = 10):
         ax.set_ylabel("log p", fontsize=7)
         m_src = p.get("mean_source", sum(p["logprobs_source"]) / len(p["logprobs_source"]))
         m_sum = p.get("mean_summary", sum(p["logprobs_summary"]) / len(p["logprobs_summary"]))
-        ax.set_title(f"Q: {p.get('question') or '(empty)'}   A: {p.get('answer') or '(empty)'}   "
-                     f"term {m_src - m_sum:+.3f} (source {m_src:.2f} − summary {m_sum:.2f})", fontsize=8, loc="left")
+        ax.set_title(f"Q: {_printable(p.get('question') or '(empty)')}   A: {_printable(p.get('answer') or '(empty)')}   "
+                     f"term {_num(m_src - m_sum)} (source {m_src:.2f} − summary {m_sum:.2f})", fontsize=8, loc="left")
     axes[0, 0].legend(fontsize=7, loc="lower right")
-    scores = ", ".join(f"{k} = {v:.4f}" for k, v in (row.get("scores") or {}).items() if isinstance(v, (int, float)))
+    scores = ", ".join(f"{k} = {_num(v, 4)}" for k, v in (row.get("scores") or {}).items() if isinstance(v, (int, float)))
     title = f"{row.get('metric')} QA pairs of {name}" + (f" ({scores})" if scores else "")
     if details.get("warning"):
         title += f"\n{details['warning']}"
