@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -85,30 +86,37 @@ def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
     index["summary"] = [texts.get(k, {}).get("summary", "") for k in keys]
     index["metric_of_score"] = {n: label for label, m in meta["metrics"].items() for n in m.get("score_names", [])}
 
-    # Details per row: metric label -> {missing, details}; results.jsonl is written metric by metric.
-    details: list[dict] = [{} for _ in keys]
+    # results.jsonl is written metric by metric, so a row's details are spread over the file: a first pass
+    # notes where each row's lines start, and each chunk then reads only its rows' lines (memory stays
+    # small for 100k summaries with QA pairs).
+    where: list[list[int]] = [[] for _ in keys]
     results = run_dir / "results.jsonl"
     if results.is_file():
-        with results.open(encoding="utf-8") as fh:
+        with results.open("rb") as fh:
+            pos = 0
             for line in fh:
                 row = json.loads(line)
                 i = row_of.get((str(row.get("dataset")), str(row.get("example_id"))))
-                if i is None:
-                    continue
-                details[i][row.get("metric", "?")] = {
-                    "missing": row.get("missing"),
-                    "details": _compact(row.get("details") or {}),
-                }
+                if i is not None:
+                    where[i].append(pos)
+                pos += len(line)
     n_chunks = max(1, math.ceil(len(keys) / ROWS_PER_CHUNK))
-    for k in range(n_chunks):
-        rows, chunk_sources = {}, {}
-        for i in range(k * ROWS_PER_CHUNK, min(len(keys), (k + 1) * ROWS_PER_CHUNK)):
-            text = texts.get(keys[i], {})
-            sid = text.get("source_id")
-            if sid is not None and sid in sources:
-                chunk_sources[sid] = sources[sid]
-            rows[i] = {"source_id": sid, "references": text.get("references", []), "metrics": details[i]}
-        _js(out / f"chunk_{k:05d}.js", "FB.chunk", {"chunk": k, "rows": rows, "sources": chunk_sources})
+    with (results.open("rb") if results.is_file() else open(os.devnull, "rb")) as fh:
+        for k in range(n_chunks):
+            rows, chunk_sources = {}, {}
+            for i in range(k * ROWS_PER_CHUNK, min(len(keys), (k + 1) * ROWS_PER_CHUNK)):
+                text = texts.get(keys[i], {})
+                sid = text.get("source_id")
+                if sid is not None and sid in sources:
+                    chunk_sources[sid] = sources[sid]
+                metrics = {}
+                for pos in where[i]:
+                    fh.seek(pos)
+                    row = json.loads(fh.readline())
+                    metrics[row.get("metric", "?")] = {"missing": row.get("missing"),
+                                                       "details": _compact(row.get("details") or {})}
+                rows[i] = {"source_id": sid, "references": text.get("references", []), "metrics": metrics}
+            _js(out / f"chunk_{k:05d}.js", "FB.chunk", {"chunk": k, "rows": rows, "sources": chunk_sources})
     index["n_chunks"] = n_chunks
     _js(out / "index.js", "FB.index", index)
     return {"n": len(keys), "n_chunks": n_chunks, "scores": score_names, "labels": label_names}
