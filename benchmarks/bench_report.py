@@ -4,10 +4,13 @@ report is on disk.
     python benchmarks/bench_report.py RUN_DIR [--repeat 5]          # e.g. a FRANK run
     python benchmarks/bench_report.py --synthetic 100000 --out DIR   # a generated run, to check paging
 
-For RUN_DIR the report is regenerated first (``write_reports``, timed). ``--synthetic N`` writes a run
+For RUN_DIR the page is regenerated first (``write_html``: report.html and report_data/, timed; not the
+analysis, which write_reports would redo). ``--synthetic N`` writes a run
 directory of N invented summaries (20 documents per dataset split, 8 systems, two labels, ROUGE- and
-entity-overlap-shaped scores and details, one QUALS-shaped detail per summary with 4 pairs of 12 tokens) and
-writes only its page (the statistics of summary.md are not what is measured here).
+entity-overlap-shaped scores and details, QUALS-shaped details with ``--qa-pairs`` pairs of ``--qa-tokens``
+tokens and QAGS-shaped details with ``--questions`` questions; the defaults, 10 x 20 and 20, are the papers'
+settings, so ``--synthetic 2246`` is a FRANK-sized run with every metric's details) and writes only its page
+(the statistics of summary.md are not what is measured here).
 
 Times come from the page itself: ``FB.timing`` holds ``performance.now()`` (milliseconds since navigation
 start) when the index was read, the first table drawn, and a summary view drawn. Each repeat is a fresh page
@@ -94,7 +97,7 @@ def measure(run_dir: Path, repeat: int, example: int) -> dict:
     }
 
 
-def synthetic(out: Path, n: int, seed: int = 0) -> Path:
+def synthetic(out: Path, n: int, qa_pairs: int = 10, qa_tokens: int = 20, questions: int = 20, seed: int = 0) -> Path:
     """A run directory of ``n`` invented summaries with the files the report reads."""
     from factbench.io import write_json
     from factbench.report.texts import TEXTS_FILE
@@ -114,32 +117,41 @@ def synthetic(out: Path, n: int, seed: int = 0) -> Path:
                                        "score": {"low": 0, "high": 1, "kind": "continuous", "description": ""}}}],
         "metrics": {"rouge": {"signature": "synthetic", "score_names": ["rouge1", "rougeL"]},
                     "entity-overlap": {"signature": "synthetic", "score_names": ["entity_overlap"]},
-                    "quals": {"signature": "synthetic", "score_names": ["quals"]}},
+                    "quals": {"signature": "synthetic", "score_names": ["quals"]},
+                    "qags": {"signature": "synthetic", "score_names": ["qags"]}},
     }
     write_json(out / "run.json", meta)
     with open(out / "scores.csv", "w", encoding="utf-8") as scores, open(out / "results.jsonl", "w", encoding="utf-8") as res, \
             open(out / TEXTS_FILE, "w", encoding="utf-8") as texts:
-        scores.write("dataset,split,example_id,doc_id,system,label:consistent,label:score,rouge1,rougeL,entity_overlap,quals\n")
+        scores.write("dataset,split,example_id,doc_id,system,label:consistent,label:score,rouge1,rougeL,entity_overlap,quals,"
+                     "qags\n")
         for d in range(n_docs):
             texts.write(json.dumps({"source_id": d, "source": " ".join(rng.choices(words, k=400))}) + "\n")
         for i in range(n):
             doc, system = i // len(systems) % n_docs, systems[i % len(systems)]
             eid = f"d{doc}:{system}:{i}"
             split = "test" if doc % 2 else "valid"
-            r1, rl, eo, q = rng.random(), rng.random(), rng.random(), -rng.random() * 3
-            scores.write(f"synthetic,{split},{eid},d{doc},{system},{rng.randint(0, 1)},{rng.random():.3f},{r1},{rl},{eo},{q}\n")
+            r1, rl, eo, q, qa = rng.random(), rng.random(), rng.random(), -rng.random() * 3, rng.random()
+            scores.write(f"synthetic,{split},{eid},d{doc},{system},{rng.randint(0, 1)},{rng.random():.3f},{r1},{rl},{eo},{q},"
+                         f"{qa}\n")
             texts.write(json.dumps({"dataset": "synthetic", "example_id": eid, "source_id": doc,
                                     "summary": " ".join(rng.choices(words, k=30)), "references": []}) + "\n")
             pairs = [{"question": "what " + " ".join(rng.choices(words, k=6)) + "?", "answer": rng.choice(words),
-                      "tokens": rng.choices(words, k=12),
-                      "logprobs_source": [-rng.random() * 8 for _ in range(12)],
-                      "logprobs_summary": [-rng.random() * 3 for _ in range(12)]} for _ in range(4)]
+                      "tokens": rng.choices(words, k=qa_tokens), "gen_score": -rng.random() * 20,
+                      "logprobs_source": [-rng.random() * 8 for _ in range(qa_tokens)],
+                      "logprobs_summary": [-rng.random() * 3 for _ in range(qa_tokens)],
+                      "summary_side": "teacher-forced", "mean_source": -4.0, "mean_summary": -1.5, "diff": -2.5}
+                     for _ in range(qa_pairs)]
+            asked = [{"question": "what " + " ".join(rng.choices(words, k=6)) + "?", "qg_score": -rng.random(),
+                      "qg_answer": rng.choice(words), "padded": False, "answer_summary": " ".join(rng.choices(words, k=2)),
+                      "answer_source": " ".join(rng.choices(words, k=3)), "f1": rng.random()} for _ in range(questions)]
             for metric, sc, details in (
                 ("rouge", {"rouge1": r1, "rougeL": rl}, {"against": "reference"}),
                 ("entity-overlap", {"entity_overlap": eo},
                  {"entities": [{"text": w, "label": "ORG", "found": rng.random() < 0.8} for w in rng.choices(words, k=4)]}),
                 ("quals", {"quals": q}, {"n_generated": 60, "n_unparsable": 3, "n_pairs": 57, "n_kept": 20,
-                                         "n_selected": 4, "qa_pairs": pairs}),
+                                         "n_selected": qa_pairs, "qa_pairs": pairs}),
+                ("qags", {"qags": qa}, {"answers": rng.choices(words, k=10), "questions": asked}),
             ):
                 res.write(json.dumps({"dataset": "synthetic", "example_id": eid, "metric": metric, "signature": "synthetic",
                                       "scores": sc, "missing": None, "details": details}) + "\n")
@@ -152,20 +164,24 @@ def main():
     parser.add_argument("run_dir", nargs="?", type=Path)
     parser.add_argument("--synthetic", type=int, default=None, help="Generate a run of N summaries instead.")
     parser.add_argument("--out", type=Path, default=None, help="Where --synthetic writes its run directory.")
+    parser.add_argument("--qa-pairs", type=int, default=10, help="--synthetic: QUALS pairs per summary.")
+    parser.add_argument("--qa-tokens", type=int, default=20, help="--synthetic: tokens per QUALS pair.")
+    parser.add_argument("--questions", type=int, default=20, help="--synthetic: QAGS questions per summary.")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--example", type=int, default=0, help="Row whose summary view is timed.")
     args = parser.parse_args()
-    from factbench.report import load_run, write_reports
+    from factbench.report import load_run
     from factbench.report.html import write_html
 
     if args.synthetic:
-        run_dir = synthetic(args.out or Path("reports") / f"synthetic-{args.synthetic}", args.synthetic)
+        run_dir = synthetic(args.out or Path("reports") / f"synthetic-{args.synthetic}", args.synthetic,
+                            args.qa_pairs, args.qa_tokens, args.questions)
         t0 = time.perf_counter()
         write_html(run_dir, *load_run(run_dir))
     elif args.run_dir:
         run_dir = args.run_dir
         t0 = time.perf_counter()
-        write_reports(run_dir)
+        write_html(run_dir, *load_run(run_dir))
     else:
         parser.error("give RUN_DIR or --synthetic N")
     written_s = time.perf_counter() - t0

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 
 from factbench.report import write_reports
-from factbench.report.html.data import DIGITS, ROWS_PER_CHUNK
+from factbench.report.html.data import DIGITS, ROWS_PER_CHUNK, read_chunk
 from factbench.report.html.markdown import inline, to_html
 
 
@@ -52,7 +52,8 @@ def test_report_holds_summary_md_and_the_data_of_every_summary(tiny_run):
 
     chunks = sorted((tiny_run / "report_data").glob("chunk_*.js"))
     assert len(chunks) == -(-len(scores) // ROWS_PER_CHUNK) == index["n_chunks"]
-    chunk = _load_js(chunks[0], "FB.chunk")
+    assert chunks[0].read_text().startswith('FB.chunkz("')
+    chunk = read_chunk(chunks[0])
     row_of = {e: i for i, e in enumerate(index["example_id"])}
     for line in (tiny_run / "results.jsonl").open():
         r = json.loads(line)
@@ -84,5 +85,5 @@ def test_report_tolerates_missing_texts_and_odd_details(tiny_run, tmp_path):
     write_reports(run)
     index = _load_js(run / "report_data" / "index.js", "FB.index")
     assert index["texts"] is False and set(index["summary"]) == {""}
-    chunk = _load_js(run / "report_data" / "chunk_00000.js", "FB.chunk")
+    chunk = read_chunk(run / "report_data" / "chunk_00000.js")
     assert chunk["sources"] == {} and chunk["rows"]["0"]["metrics"]["qags"]["details"] == {}

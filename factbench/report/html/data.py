@@ -2,13 +2,18 @@
 labels, scores, summary text; loaded when the page opens) and the per-summary details in chunk files loaded
 on demand.
 
-Both are JavaScript files that call a global function (``FB.index(...)``, ``FB.chunk(k, ...)``) rather than
-JSON: a page opened from ``file://`` may not ``fetch()`` a neighbouring file in Chromium, but it may load a
-``<script src>``.
+Both are JavaScript files that call a global function rather than JSON: a page opened from ``file://`` may
+not ``fetch()`` a neighbouring file in Chromium, but it may load a ``<script src>``. ``index.js`` calls
+``FB.index({...})`` with plain JSON (read at once when the page opens); a chunk calls ``FB.chunkz("...")``
+with its JSON gzipped and base64-encoded, which the page inflates with the browser's DecompressionStream:
+per-token log-probs and QA texts compress about 3x, which keeps a FRANK-sized report with every metric's
+details well under 25 MB (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
 import os
@@ -22,7 +27,7 @@ from ..texts import read_texts
 
 DATA_DIR = "report_data"
 ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries with all details is ~30-200 kB
-DIGITS = 5  # significant digits kept in details (log-probs, probabilities): the bars and tables show 3-4
+DIGITS = 4  # significant digits kept in details (log-probs, probabilities): the bars and tables show 3
 # Details that the view recomputes from others (diff_per_token = logprobs_source - logprobs_summary).
 DERIVED = {"diff_per_token"}
 
@@ -60,6 +65,20 @@ def _js(path: Path, call: str, payload) -> None:
         fh.write(f"{call}(")
         json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
         fh.write(");\n")
+
+
+def _js_gzip(path: Path, call: str, payload) -> None:
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    packed = base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")  # mtime 0: same bytes
+    with atomic_open(path) as fh:
+        fh.write(f'{call}("{packed}");\n')
+
+
+def read_chunk(path: str | Path) -> dict:
+    """The payload of a chunk file (what the page inflates)."""
+    text = Path(path).read_text(encoding="ascii").strip()
+    start, end = text.index('("') + 2, text.rindex('")')
+    return json.loads(gzip.decompress(base64.b64decode(text[start:end])).decode("utf-8"))
 
 
 def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
@@ -116,7 +135,7 @@ def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
                     metrics[row.get("metric", "?")] = {"missing": row.get("missing"),
                                                        "details": _compact(row.get("details") or {})}
                 rows[i] = {"source_id": sid, "references": text.get("references", []), "metrics": metrics}
-            _js(out / f"chunk_{k:05d}.js", "FB.chunk", {"chunk": k, "rows": rows, "sources": chunk_sources})
+            _js_gzip(out / f"chunk_{k:05d}.js", "FB.chunkz", {"chunk": k, "rows": rows, "sources": chunk_sources})
     index["n_chunks"] = n_chunks
     _js(out / "index.js", "FB.index", index)
     return {"n": len(keys), "n_chunks": n_chunks, "scores": score_names, "labels": label_names}

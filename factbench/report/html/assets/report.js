@@ -278,6 +278,22 @@
     };
     document.body.appendChild(s);
   }
+  FB.chunkz = function (packed) {
+    // a chunk file holds its JSON gzipped and base64-encoded; the browser inflates it (no library needed)
+    var bin = atob(packed), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    if (typeof DecompressionStream === 'undefined') {
+      FB.failed('this browser cannot inflate the details (no DecompressionStream); use a current Chromium, Firefox or Safari');
+      return;
+    }
+    new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
+      .then(function (text) { FB.chunk(JSON.parse(text)); })
+      .catch(function (e) { FB.failed('could not read a details file: ' + e); });
+  };
+  FB.failed = function (message) {
+    var view = document.getElementById('fb-view');
+    if (view) view.appendChild(el('p', {'class': 'warn', text: message}));
+  };
   FB.chunk = function (data) {
     FB.chunks[data.chunk] = data;
     var cbs = FB.waiting[data.chunk] || []; delete FB.waiting[data.chunk];
