@@ -169,6 +169,7 @@ def main():
     parser.add_argument("--questions", type=int, default=20, help="--synthetic: QAGS questions per summary.")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--example", type=int, default=0, help="Row whose summary view is timed.")
+    parser.add_argument("--no-write", action="store_true", help="RUN_DIR: measure the page as it is, do not regenerate it.")
     args = parser.parse_args()
     from factbench.report import load_run
     from factbench.report.html import write_html
@@ -181,7 +182,8 @@ def main():
     elif args.run_dir:
         run_dir = args.run_dir
         t0 = time.perf_counter()
-        write_html(run_dir, *load_run(run_dir))
+        if not args.no_write:
+            write_html(run_dir, *load_run(run_dir))
     else:
         parser.error("give RUN_DIR or --synthetic N")
     written_s = time.perf_counter() - t0
@@ -189,7 +191,7 @@ def main():
     result = {
         "run_dir": str(run_dir),
         "summaries": len(scores),
-        "write_s": round(written_s, 2),
+        "write_s": None if args.no_write else round(written_s, 2),
         "html_mb": round(_size(run_dir / "report.html") / 1e6, 2),
         "report_data_mb": round(_size(run_dir / "report_data") / 1e6, 2),
         "report_data_files": len(list((run_dir / "report_data").iterdir())),

@@ -132,7 +132,14 @@
     if (isNum(f.max) && !(isNum(v) && v <= f.max)) return false;
     return true;
   }
+  var memo = {key: null, value: null};
   function selectedRows() {
+    // paging and opening a summary keep the filtered, sorted rows: 100k rows are filtered and sorted once
+    var key = JSON.stringify([state.dataset, state.split, state.system, state.labels, state.search, state.sort, state.dir]);
+    if (memo.key !== key) memo = {key: key, value: filterAndSort()};
+    return memo.value;
+  }
+  function filterAndSort() {
     var q = state.search.toLowerCase(), rows = [];
     var labelNames = Object.keys(IX.labels);
     for (var i = 0; i < IX.n; i++) {
