@@ -25,14 +25,34 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, so that lazily loaded plots do not shift the page (a jump to
+    #explorer would land elsewhere)."""
+    head = path.read_bytes()[:24]
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _img(path: Path) -> str:
+    size = _png_size(path)
+    dims = ""
+    if size:  # shown at most 620 px wide (report.css), so the reserved box matches the drawn one
+        w, h = size
+        scale = min(1.0, 620 / w) if w else 1.0
+        dims = f' width="{round(w * scale)}" height="{round(h * scale)}"'
+    name = html.escape(path.name)
+    return f'<img src="analysis/{name}"{dims} loading="lazy" alt="{html.escape(path.stem)}">'
+
+
 def _plots(run_dir: Path) -> str:
     """Figures for every PNG the analysis wrote, linked relatively (they stay files in the run directory)."""
     pngs = sorted((run_dir / "analysis").glob("*.png")) if (run_dir / "analysis").is_dir() else []
     if not pngs:
         return "<p>No plots (the run has no human labels, or the analysis was run with --no-plots).</p>"
     return "\n".join(
-        f'<figure><a href="analysis/{html.escape(p.name)}"><img src="analysis/{html.escape(p.name)}" '
-        f'loading="lazy" alt="{html.escape(p.stem)}"></a><figcaption>{html.escape(p.name)}</figcaption></figure>'
+        f'<figure><a href="analysis/{html.escape(p.name)}">{_img(p)}</a>'
+        f'<figcaption>{html.escape(p.name)}</figcaption></figure>'
         for p in pngs
     )
 

@@ -373,7 +373,7 @@
     var scoreRows = Object.keys(IX.scores).map(function (s) {
       var m = metrics[IX.metric_of_score[s]] || {};
       return el('tr', {}, [el('th', {text: s}), el('td', {'class': 'num', text: fmt(IX.scores[s][i])}),
-        el('td', {'class': 'muted', text: m.missing ? 'missing: ' + m.missing : ''})]);
+        m.missing ? el('td', {'class': 'muted', text: 'missing: ' + m.missing}) : null]);
     });
     view.appendChild(el('table', {'class': 'kv scores'}, [el('tbody', {}, scoreRows)]));
 
