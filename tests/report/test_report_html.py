@@ -87,3 +87,20 @@ def test_report_tolerates_missing_texts_and_odd_details(tiny_run, tmp_path):
     assert index["texts"] is False and set(index["summary"]) == {""}
     chunk = read_chunk(run / "report_data" / "chunk_00000.js")
     assert chunk["sources"] == {} and chunk["rows"]["0"]["metrics"]["qags"]["details"] == {}
+
+
+def test_report_command_rewrites_the_page(tiny_run, tmp_path):
+    """``factbench report RUN_DIR`` regenerates report.html and report_data/ (a stale chunk is removed)."""
+    from click.testing import CliRunner
+
+    from factbench.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "report.html").unlink()
+    (run / "report_data" / "chunk_00099.js").write_text("stale")
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    assert (run / "report.html").read_text(encoding="utf-8") == (tiny_run / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (run / "report_data").iterdir()) == \
+        sorted(p.name for p in (tiny_run / "report_data").iterdir())
