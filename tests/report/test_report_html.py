@@ -26,6 +26,7 @@ def test_markdown_escapes_text_and_renders_tables():
     html = to_html("## Scores\n\n| a | b |\n|---|---|\n| 1 | <x> |\n\n- one\n  - nested\n- two\n")
     assert '<h2 id="scores">Scores</h2>' in html
     assert '<table class="data"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>&lt;x&gt;</td></tr>' in html
+    assert "<td>a | b</td><td>c</td>" in to_html("| x | y |\n|---|---|\n| a \\| b | c |")  # an escaped pipe
     assert html.count("<ul>") == 2 and "<li>one<ul><li>nested</li></ul></li><li>two</li></ul>" in html
 
 

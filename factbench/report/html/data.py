@@ -26,7 +26,7 @@ from ...io import atomic_open
 from ..texts import read_texts
 
 DATA_DIR = "report_data"
-ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries with all details is ~30-200 kB
+ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries are 27 kB, 160 kB with QUALS + QAGS
 DIGITS = 4  # significant digits kept in details (log-probs, probabilities): the bars and tables show 3
 # Details that the view recomputes from others (diff_per_token = logprobs_source - logprobs_summary).
 DERIVED = {"diff_per_token"}
@@ -114,7 +114,7 @@ def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
         with results.open("rb") as fh:
             pos = 0
             for line in fh:
-                row = json.loads(line)
+                row = json.loads(line) if line.strip() else {}
                 i = row_of.get((str(row.get("dataset")), str(row.get("example_id"))))
                 if i is not None:
                     where[i].append(pos)
