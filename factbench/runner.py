@@ -163,6 +163,9 @@ def run(cfg: RunConfig) -> Path:
             "metrics": {label: m.describe() for label, m in labels.items()},
         }
         _write_results(out, records, labels, results)
+        from .report.texts import write_texts
+
+        write_texts(out, records)  # the HTML explorer shows sources and summaries from the run directory alone
         write_json(out / "timings.json", {"peak_memory_mb": peak_memory_mb(), "metrics": timings})
         # run.json last, with the fingerprints of what the reports read: its presence means "finished".
         meta["files"] = rundir.fingerprints(out)

@@ -11,7 +11,9 @@ import click
 from ..errors import FactbenchError
 
 # Modules that attach commands to ``main`` when imported.
-_COMMAND_MODULES = ("run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress", "conseq")
+_COMMAND_MODULES = (
+    "run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress", "conseq", "explain",
+)
 
 
 class _Group(click.Group):

@@ -52,6 +52,9 @@ def write_reports(run_dir: str | Path) -> Path:
     timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").exists() else None
     summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md)
     write_text(run_dir / "summary.md", summary)
+    from .html import write_html
+
+    write_html(run_dir, meta, scores)  # report.html renders summary.md, so it comes after it
     return run_dir / "summary.md"
 
 

@@ -1,0 +1,19 @@
+"""Run directories the report tests read: the sample set scored by every metric on the tiny models (built
+once per session, offline; the numbers are meaningless, the details have the real shape)."""
+
+import pytest
+from click.testing import CliRunner
+
+ALL_METRICS = "quals,qags,factcc,rouge,entity-overlap"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    from factbench.cli import main
+
+    out = tmp_path_factory.mktemp("report") / "run"
+    cache = tmp_path_factory.mktemp("report_cache")
+    result = CliRunner().invoke(main, ["run", "--dataset", "sample", "--metrics", ALL_METRICS, "--profile", "tiny",
+                                       "--out", str(out), "--cache-dir", str(cache), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
