@@ -8,7 +8,8 @@ source and the deviations). Per summary:
 2. parse each into (question, answer): QAGen's ``question <sep> answer`` or lmqg's
    ``question: q, answer: a | ...``;
 3. keep a pair if ``answer.lower()`` is a substring of ``summary.lower()``; sort by total log-prob;
-   select round-robin over answers until at least ``max_qas`` (10), checking only between rounds;
+   select in rounds that pop one pair per answer group (a repeated question is discarded), until a
+   round adds nothing or, checked between rounds, at least ``max_qas`` (10) are taken;
 4. QUALS = mean over selected pairs of (mean per-token log-lik of the QA sequence given the source -
    the same given the summary), the QA sequence being question + separator + answer + EOS.
 
@@ -63,44 +64,44 @@ def parse_lmqg(text: str) -> list[tuple[str, str]]:
 
 
 def filter_and_select(pairs: Sequence[dict], summary: str, max_qas: int = 10) -> list[dict]:
-    """ALGORITHMS.md §2.3 (``filter_qas_dataset_lm_score``): the pairs QUALS averages over.
+    """ALGORITHMS.md §2.3 (``evaluate_hypo.py::filter_qas_dataset_lm_score``): the pairs QUALS averages over.
 
     ``pairs`` are dicts with ``question``, ``answer`` and ``score`` (total log-prob). Keep the pairs whose
     lower-cased answer is a plain substring of the lower-cased summary; sort by ``score`` descending;
-    group by lower-cased answer in order of first appearance; take one new pair per group per round
-    (a question already taken for the same answer is skipped) until at least ``max_qas`` pairs are
-    taken or a round adds nothing. The check runs between rounds only, so a round may overshoot.
+    group by lower-cased answer in order of first appearance. Then rounds: each round pops exactly one
+    pair from every non-empty group; a popped pair whose lower-cased question was already taken for the
+    same answer is discarded, not replaced (the group adds nothing this round). Rounds stop when a round
+    added nothing, even if groups still hold pairs, or, checked between rounds only, once at least
+    ``max_qas`` pairs are taken, so a round may overshoot.
 
     >>> P = lambda q, a, s: {"question": q, "answer": a, "score": s}
-    >>> ps = [P("Who?", "Ann", -1.0), P("Who?", "Bob", -2.0), P("When?", "Ann", -3.0), P("Why?", "Zed", 0.0)]
+    >>> ps = [P("Who?", "Ann", -1.0), P("Who?", "Ann", -2.0), P("Who?", "Bob", -3.0), P("When?", "Ann", -4.0)]
     >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=2)]
     ['Who?Ann', 'Who?Bob']
-    >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=3)]
-    ['Who?Ann', 'Who?Bob', 'When?Ann']
+    >>> # round 2 pops the repeated "Who?" for Ann and adds nothing: "When?" is never reached
+    >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=10)]
+    ['Who?Ann', 'Who?Bob']
     """
     low = summary.lower()
     kept = [p for p in pairs if p["answer"].lower() in low]
-    kept = sorted(kept, key=lambda p: -p["score"])  # stable: ties keep generation order
+    kept = sorted(kept, key=lambda p: -p["score"])  # stable (as Python's sorted in the original)
     groups: dict[str, list[dict]] = {}
     for p in kept:
         groups.setdefault(p["answer"].lower(), []).append(p)
-    pointer = {a: 0 for a in groups}
+    queues = {a: iter(members) for a, members in groups.items()}
     taken_q: dict[str, set] = {a: set() for a in groups}
     selected: list[dict] = []
-    while True:
-        added = 0
-        for a, members in groups.items():
-            while pointer[a] < len(members):
-                p = members[pointer[a]]
-                pointer[a] += 1
-                if p["question"].lower() in taken_q[a]:
-                    continue
-                taken_q[a].add(p["question"].lower())
-                selected.append(p)
-                added += 1
-                break
-        if added == 0 or len(selected) >= max_qas:
-            return selected
+    added = True
+    while added and len(selected) < max_qas:
+        added = False
+        for a, queue in queues.items():
+            p = next(queue, None)  # pop one pair, whatever happens to it
+            if p is None or p["question"].lower() in taken_q[a]:
+                continue  # an empty group, or a repeated question: discarded, not replaced
+            taken_q[a].add(p["question"].lower())
+            selected.append(p)
+            added = True
+    return selected
 
 
 def quals_formula(source_lps: Sequence[Sequence[float]], summary_lps: Sequence[Sequence[float]]) -> float:

@@ -45,16 +45,39 @@ def test_filter_is_a_raw_lowercase_substring_test():
     assert [p["question"] for p in got] == ["q1", "q2", "q4"]
 
 
-def test_selection_sorts_by_total_logprob_and_goes_round_robin():
+def test_selection_is_the_worked_example_of_the_original():
+    """ALGORITHMS.md §2.3 worked example, derived by hand from the rules of the original
+    ``preprocess/evaluate_hypo.py::filter_qas_dataset_lm_score`` (amazon-science/fact-check-summarization):
+    sort by ``unnorm_scores`` descending, group by ``answer.lower()`` in order of first appearance, each
+    round ``value.pop(0)`` once per non-empty group, a question already in ``ans_question_set_dict`` for
+    that answer is dropped (not replaced), ``while keep_adding and len(qas) < max_qas``."""
     pairs = [P("A1", "council", -5), P("B1", "budget", -1), P("A2", "council", -2), P("A3", "Council", -3),
-             P("B2", "budget", -4), P("A2", "COUNCIL", -2.5)]
-    # sorted: B1(-1) A2(-2) A2'(-2.5) A3(-3) B2(-4) A1(-5); groups by first appearance: budget, council
-    # round 1: B1, A2; round 2: B2, (A2' same question for 'council': skipped) A3; round 3: -, A1
+             P("B2", "budget", -4), P("a2", "COUNCIL", -2.5)]
+    # sorted: B1(-1) A2(-2) a2(-2.5) A3(-3) B2(-4) A1(-5); groups: budget [B1, B2], council [A2, a2, A3, A1]
+    # round 1: B1, A2; round 2: B2, council pops a2 (= A2 lower-cased: discarded); round 3: A3; round 4: A1
     got = filter_and_select(pairs, SUMMARY, max_qas=10)
-    assert [p["question"] for p in got] == ["B1", "A2", "B2", "A3", "A1"]
+    assert [(p["question"], p["score"]) for p in got] == [("B1", -1), ("A2", -2), ("B2", -4), ("A3", -3),
+                                                          ("A1", -5)]
     assert [p["question"] for p in filter_and_select(pairs, SUMMARY, max_qas=2)] == ["B1", "A2"]
-    # the check runs between rounds only: max_qas=3 still finishes round 2 (4 pairs)
-    assert len(filter_and_select(pairs, SUMMARY, max_qas=3)) == 4
+    # 3 pairs after round 2 (the discarded repeat is not replaced by A3 within the round)
+    assert [p["question"] for p in filter_and_select(pairs, SUMMARY, max_qas=3)] == ["B1", "A2", "B2"]
+
+
+def test_a_round_that_adds_nothing_ends_the_selection_though_pairs_remain():
+    """Hand-derived from ``filter_qas_dataset_lm_score``: ``keep_adding`` stays False after a round whose every
+    pop was a repeated question, so the loop ends with unused pairs still queued."""
+    pairs = [P("Who?", "the council", -1), P("who?", "The Council", -2), P("WHO?", "the council", -3),
+             P("What?", "the council", -4), P("When?", "Monday", -1.5), P("when?", "monday", -2.5),
+             P("On which day?", "monday", -5)]
+    # council [Who?, who?, WHO?, What?], monday [When?, when?, On which day?]
+    # round 1: Who?, When?; round 2: who? and when? are repeats: nothing added -> stop
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["Who?", "When?"]
+    # with one group holding a new question in round 2, round 3 still runs: council pops WHO? (repeat),
+    # monday pops On which day?
+    pairs[1] = P("Which body?", "The Council", -2)
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["Who?", "When?", "Which body?", "On which day?", "What?"]
 
 
 def test_one_round_can_overshoot_max_qas():
