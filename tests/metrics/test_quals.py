@@ -22,16 +22,34 @@ def rec(i, summary=SUMMARY, source=SOURCE):
 # ------------------------------------------------------------------------------------------ pure parts
 
 
-def test_parse_original_needs_exactly_one_separator():
-    assert parse_original("Who won? <sep>John Smith", "<sep>") == ("Who won?", "John Smith")
-    assert parse_original("Who won? John Smith", "<sep>") is None
-    assert parse_original("a <sep> b <sep> c", "<sep>") is None
-    assert parse_original("Who? <sep>", "<sep>") == ("Who?", "")  # empty answer: kept, as the original
+def test_parse_original_needs_exactly_one_separator_and_strips_nothing():
+    """``filter_qas_dataset_lm_score``: ``q_a_split = qa.split(' strutConnector')``, kept iff 2 parts, the parts used
+    as they are (no strip)."""
+    sep = " strutConnector"
+    assert parse_original("Who won? strutConnectorJohn Smith", sep) == ("Who won?", "John Smith")
+    assert parse_original("Who won? strutConnector John Smith ", sep) == ("Who won?", " John Smith ")
+    assert parse_original("Who won? John Smith", sep) is None
+    assert parse_original("a strutConnector b strutConnector c", sep) is None
+    assert parse_original("Who? strutConnector", sep) == ("Who?", "")  # empty answer: kept, as the original
+    # the unstripped answer meets the raw substring test as the original's does: " john smith" is not in a
+    # summary that starts with "John Smith"
+    qa = dict(zip(("question", "answer"), parse_original("Who won? strutConnector John Smith", sep)), score=-1)
+    assert filter_and_select([qa], "John Smith won the race.") == []
+    assert filter_and_select([qa], "The winner was John Smith.") == [qa]
 
 
-def test_parse_lmqg_splits_pairs():
+def test_parse_lmqg_as_lmqg_format_qa():
+    """Expected values from the rules of ``lmqg/language_model.py::generate_qa_end2end`` (``format_qa``): split on
+    ``'|'``; a chunk is valid iff ``len(chunk.split(', answer: ')) == 2`` and ``'question: ' in chunk``; then
+    ``q.replace('question: ', '')`` and both parts stripped of surrounding whitespace."""
     text = "question: Who won?, answer: the party | question: When?, answer: Sunday | junk"
     assert parse_lmqg(text) == [("Who won?", "the party"), ("When?", "Sunday")]
+    assert parse_lmqg("question: a?, answer: b|question: c?, answer:  d  ") == [("a?", "b"), ("c?", "d")]
+    assert parse_lmqg("Who?, answer: x | question: Why?") == []  # no "question: "; no ", answer: "
+    assert parse_lmqg("question: Who?, answer: x, answer: y") == []  # two ", answer: ": three parts
+    # "question: " need not open the chunk (lmqg tests ``in``), and every occurrence is removed
+    assert parse_lmqg("so question: Who?, answer: x") == [("so Who?", "x")]
+    assert parse_lmqg("question: question: Who?, answer: x") == [("Who?", "x")]
 
 
 def P(q, a, s):
@@ -176,6 +194,34 @@ def test_lmqg_format_scores_the_rebuilt_target(tiny_models, monkeypatch):
 
     assert len(res.details["qa_pairs"]) == 1  # lmqg_pairs = "first"
     assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+def test_a_pairs_sort_score_is_its_own_tokens_total(tiny_models, kind):
+    """ALGORITHMS.md §2.6 (first-pair mode; the original sorts by the pair's own ``unnorm_scores``): the sort
+    score of a pair is the sum of the search's log-probs over its own tokens, from its first token to the
+    ``" |"`` that closes it (or EOS), hand-computed from per-token log-probs chosen by part. The first
+    chunk is not a valid pair (lmqg's ``format_qa``), so "first" takes the second."""
+    m = metric(tiny_models, format="lmqg", model=str(tiny_models[kind]))
+    tok = m.loaded.tokenizer
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    bos = [tok.bos_token_id] if kind == "bart" else []  # BART sequences start with <s>, as lmqg's labels
+    one, sep = ids("junk"), ids(" |")
+    two, three = ids(" question: Who approved it?, answer: the council"), ids(" question: When?, answer: Monday")
+    tokens = bos + one + sep + two + sep + three + [tok.eos_token_id]
+    lps = ([-0.5] * len(bos) + [-1.0] * len(one) + [-10.0] + [-100.0] * len(two) + [-1000.0]
+           + [-1e4] * len(three) + [-1e5])
+    hyp = {"tokens": tokens, "token_logprobs": lps, "score": sum(lps), "norm_score": sum(lps) / len(lps),
+           "group": 0}
+    pairs, bad = m._pairs([hyp])
+    assert bad == 0 and [(p["question"], p["answer"]) for p in pairs] == [("Who approved it?", "the council")]
+    assert pairs[0]["score"] == pytest.approx(-100.0 * len(two) - 1000.0)
+    m_all = metric(tiny_models, format="lmqg", model=str(tiny_models[kind]), lmqg_pairs="all")
+    pairs, _ = m_all._pairs([hyp])
+    assert [p["score"] for p in pairs] == pytest.approx([-100.0 * len(two) - 1000.0, -1e4 * len(three) - 1e5])
 
 
 def test_truncation_is_recorded(tiny_models, monkeypatch):
