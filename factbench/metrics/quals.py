@@ -329,7 +329,7 @@ class Quals(Metric):
         tokens: from the chunk's first token to the token that ends it (the ``" |"`` separator, or EOS for
         the last pair).
         """
-        from ..models.scoring import encode_target
+        from ..models.scoring import encode_labels
 
         tok = self.loaded.tokenizer
         tokens, lps = list(h["tokens"]), h["token_logprobs"]
@@ -343,7 +343,8 @@ class Quals(Metric):
             if qa is None:
                 continue
             score = h["score"] if owner is None else sum(lp for lp, k in zip(lps, owner) if k == i)
-            out.append((qa[0], qa[1], encode_target(tok, f"question: {qa[0]}, answer: {qa[1]}"), score))
+            # the target as lmqg's training labels: a generated sequence holding one pair is the same ids
+            out.append((qa[0], qa[1], encode_labels(tok, f"question: {qa[0]}, answer: {qa[1]}"), score))
         return out
 
     # -- contract --------------------------------------------------------------------------------------

@@ -83,6 +83,14 @@ def encode_target(tokenizer, text: str) -> list[int]:
     return ids + [tokenizer.eos_token_id]
 
 
+def encode_labels(tokenizer, text: str) -> list[int]:
+    """``tokenizer.encode(text)``: the target as lmqg trained on it (``labels = tokenizer.encode(output)`` in
+    ``lmqg/language_model.py``), the tokenizer's special tokens included: BART ``<s> … </s>``, T5 ``… </s>``.
+    The decoder input is these labels shifted right behind the decoder start token, so a BART model
+    generates ``<s>`` first and the generated sequence is exactly these ids (ALGORITHMS.md §2.6)."""
+    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
 def special_ids(model, tokenizer) -> tuple[int | None, int, int]:
     """(pad, eos, decoder start) ids, from the model config first (that is what the model was trained with)."""
     cfg = model.config

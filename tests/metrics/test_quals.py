@@ -177,23 +177,42 @@ def test_no_pair_is_missing_or_sentinel_in_strict_mode(tiny_models, monkeypatch)
             assert res.scores["quals"] is None and "filter" in res.missing and "filter" in res.details["reason"]
 
 
-def test_lmqg_format_scores_the_rebuilt_target(tiny_models, monkeypatch):
-    m = metric(tiny_models, format="lmqg", prefix="generate question and answer: ", model=str(tiny_models["t5"]))
-    hyps = handmade(m, [("question: Who approved the budget?, answer: the council | question: When?, answer: x", -5.0,
-                         None)])
-    monkeypatch.setattr(type(m), "_generate", lambda self, s: [hyps])
-    res = m.score([rec(0)])[0]
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+@pytest.mark.parametrize("side", ["teacher-forced", "paper"])
+def test_lmqg_target_is_lmqgs_training_labels(tiny_models, monkeypatch, kind, side):
+    """lmqg trained on ``labels = tokenizer.encode(output)`` (``lmqg/language_model.py``, ALGORITHMS.md §2.6):
+    with the BART-like tiny tokenizer (``<s>``=0, ``</s>``=2, decoder start ``</s>``) that is ``<s> question: …
+    </s>``, with the T5-like one ``question: … </s>``. A generated sequence holding one pair (BART: starting
+    with ``<s>``) is recognised as that target, so ``paper`` reuses its generation scores and makes no
+    summary-side model call. Expected values: transformers' own forward with ``labels=`` those ids (the
+    model shifts them right behind its decoder start token, as in lmqg's training loss)."""
+    prefix = "generate question and answer: " if kind == "t5" else ""
+    m = metric(tiny_models, format="lmqg", prefix=prefix, model=str(tiny_models[kind]), summary_side=side)
     tok = m.loaded.tokenizer
-    target = tok("question: Who approved the budget?, answer: the council", add_special_tokens=False)["input_ids"]
-    target += [tok.eos_token_id]
+    output = "question: Who approved the budget?, answer: the council"
+    labels = tok.encode(output)
+    assert (labels[0] == tok.bos_token_id) == (kind == "bart") and labels[-1] == tok.eos_token_id
+    gen_lps = [-0.25 * (i + 1) for i in range(len(labels))]  # the search's (penalised) scores, made up
+    hyp = {"tokens": list(labels), "token_logprobs": gen_lps, "score": sum(gen_lps),
+           "norm_score": sum(gen_lps) / len(labels), "group": 3, "model_logprobs": None}
+    monkeypatch.setattr(type(m), "_generate", lambda self, s: [[hyp]])
 
     def mean(text):
-        src = tok("generate question and answer: " + text)["input_ids"]
+        src = tok(prefix + text)["input_ids"]
         with torch.no_grad():
-            return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([target])).loss.item()
+            return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([labels])).loss.item()
 
-    assert len(res.details["qa_pairs"]) == 1  # lmqg_pairs = "first"
-    assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
+    res = m.score([rec(0)])[0]
+    (qa,) = res.details["qa_pairs"]
+    assert qa["tokens"] == tok.convert_ids_to_tokens(labels)
+    assert qa["mean_source"] == pytest.approx(mean(SOURCE), abs=1e-5)
+    calls = m.timer.as_dict().get("summary_scoring", {}).get("model_calls", 0)
+    if side == "paper":  # the generation's scores of exactly these tokens, no model call
+        assert qa["summary_side"] == "generation" and qa["logprobs_summary"] == gen_lps and calls == 0
+        assert res.scores["quals"] == pytest.approx(mean(SOURCE) - sum(gen_lps) / len(labels), abs=1e-5)
+    else:  # model_logprobs absent in this hand-built hypothesis: a teacher-forced pass of its own
+        assert qa["summary_side"] == "teacher-forced" and calls > 0
+        assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["bart", "t5"])
