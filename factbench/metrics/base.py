@@ -30,6 +30,20 @@ class Result:
     missing: str | None = None
 
 
+# Details key of a reference-based result whose summary is its own reference (DATASETS.md §2.7: DialSummEval's
+# GOLD, XSumFaith's Gold): the score is kept in the results, and the analysis leaves it out of correlations.
+SELF_REFERENCE = "summary_is_reference"
+
+
+def summary_is_reference(record: Record) -> bool:
+    """Whether ``record``'s summary is its reference: the loader says so (``meta["is_reference"]``) or the
+    summary equals one of its references (whitespace-normalised)."""
+    if record.meta.get("is_reference"):
+        return True
+    summary = " ".join(record.summary.split())
+    return any(" ".join(r.split()) == summary for r in record.references if r)
+
+
 class Metric:
     """Base class of metric adapters.
 
