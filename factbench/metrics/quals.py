@@ -413,6 +413,7 @@ class Quals(Metric):
             "n_pairs": len(pairs),
             "n_kept": sum(p["answer"].lower() in record.summary.lower() for p in pairs),
             "n_selected": len(selected),
+            "n_usable": len(selected),  # the report's "no usable pair" share counts the zeros
             "summary_side": s["summary_side"],
             "source_tokens": src["n_tokens"],
             "source_truncated": src["truncated"],

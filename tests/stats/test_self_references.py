@@ -9,17 +9,25 @@ import pytest
 from scipy import stats
 
 from factbench.metrics import create
+from factbench.metrics.base import Metric, Result
 from factbench.runner import RunConfig, run
+
+
+class Words(Metric):
+    """A metric that does not use the reference (words in the summary): it keeps every record."""
+
+    name = "words"
+    score_names = ("words",)
+    card_text = '+++\nname = "words"\nversion = "1"\nsummary = "words in the summary"\n[defaults]\n+++\n'
+
+    def score(self, batch):
+        return [Result({"words": float(len(r.summary.split()))}) for r in batch]
 
 
 @pytest.fixture
 def words(install_plugin):
-    """A metric that does not use the reference (words in the summary): it keeps every record."""
-    from tests.test_runner import CountWords
-
-    install_plugin(CountWords)
-    CountWords.calls = []
-    return CountWords
+    install_plugin(Words)
+    return Words
 
 
 def _dataset(path):
@@ -38,7 +46,7 @@ def _dataset(path):
 
 
 def test_self_references_leave_reference_based_correlations_only(tmp_path, words):
-    out = run(RunConfig(datasets=[str(_dataset(tmp_path / "toy.jsonl"))], metrics=["rouge", "countwords"],
+    out = run(RunConfig(datasets=[str(_dataset(tmp_path / "toy.jsonl"))], metrics=["rouge", "words"],
                         out_dir=tmp_path / "run", use_cache=False, progress=False))
     scores = pd.read_csv(out / "scores.csv", dtype={"doc_id": str})
     assert (scores.loc[scores.system == "gold", "rouge1"] == 1.0).all()  # stored: the results keep them
