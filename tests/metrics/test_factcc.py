@@ -227,7 +227,7 @@ def test_cache_skips_the_model_on_rerun(tiny_models, tmp_path):
 def test_signature_pins_model_and_settings(tiny_models):
     model = str(tiny_models["classifier"])
     sig = create("factcc", {"model": model}).signature()
-    assert sig.startswith("factcc|v:1|model:")
+    assert sig.startswith("factcc|v:2|model:")
     assert "granularity:sentence" in sig and "aggregate:mean" in sig and "max_length:512" in sig
     assert "|fp:sha256:" in sig
     assert create("factcc", {"model": model, "aggregate": "min"}).signature() != sig
