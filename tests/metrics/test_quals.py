@@ -52,6 +52,16 @@ def test_parse_lmqg_as_lmqg_format_qa():
     assert parse_lmqg("question: question: Who?, answer: x") == [("Who?", "x")]
 
 
+def test_doctests():
+    """The docstring examples of factbench.metrics.quals (selection rounds, lmqg chunk parsing) are hand-derived."""
+    import doctest
+
+    from factbench.metrics import quals
+
+    result = doctest.testmod(quals)
+    assert result.attempted >= 4 and result.failed == 0
+
+
 def P(q, a, s):
     return {"question": q, "answer": a, "score": s}
 
