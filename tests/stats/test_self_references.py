@@ -61,12 +61,14 @@ def test_self_references_leave_reference_based_correlations_only(tmp_path, words
     assert note in (out / "summary.md").read_text()
 
 
-def test_dialsummeval_gold_is_marked_by_rouge(data_dir):
-    """DialSummEval's model A = GOLD is every record's reference (DATASETS.md §2.7): ROUGE marks exactly those 100."""
+@pytest.mark.parametrize("name, gold, n", [("dialsummeval", "GOLD", 100), ("xsumfaith", "Gold", 500)])
+def test_the_gold_system_is_marked_by_rouge(data_dir, name, gold, n):
+    """DialSummEval's model A = GOLD and XSumFaith's Gold rows are the references (DATASETS.md §2.7): ROUGE marks
+    exactly those (not the few system outputs that equal the reference word for word: they stay scored)."""
     from factbench.datasets import load
 
-    records = load("dialsummeval", data_dir).records
+    records = load(name, data_dir).records
     results = create("rouge").score(records)
     marked = [r for r, res in zip(records, results) if res.details.get("summary_is_reference")]
-    assert len(marked) == 100 and {r.system for r in marked} == {"GOLD"}
-    assert all(res.scores["rouge1"] == pytest.approx(1.0) for r, res in zip(records, results) if r.system == "GOLD")
+    assert len(marked) == n and {r.system for r in marked} == {gold}
+    assert all(res.scores["rouge1"] == pytest.approx(1.0) for r, res in zip(records, results) if r.system == gold)
