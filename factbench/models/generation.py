@@ -365,7 +365,7 @@ def beam_search(
         run_seq, run_tok, run_score = new_run_seq, new_run_tok, new_run_score
         runner.reorder((ar * K + src_beam).reshape(-1))
         last = run_seq[:, :, t].reshape(-1)
-        # transformers' early-stop heuristic (early_stopping=False): best running score at the current length
+        # transformers' early-stop heuristic (both settings): best running score at the current length
         best_possible = run_score[:, :1] / float(t + 1) ** length_penalty
         worst = torch.where(fin_done, fin_score.min(dim=1, keepdim=True)[0], torch.full_like(fin_score, -1e9))
         unsatisfied = unsatisfied & (best_possible > worst).any(dim=1, keepdim=True)
