@@ -23,9 +23,10 @@ Sources are news-article length: each sample document followed by the other samp
 
 Random weights also rarely give a parsable pair whose answer is in the summary (0-3 per summary instead
 of the ~10 a trained QAGen gives), which would understate the scoring work. ``--workload qagen`` (the
-default) therefore counts every generated sequence as a pair with an empty answer (the parser is
-replaced, on both sides alike); the empty answer passes the substring filter, so the unchanged
-selection takes 10 distinct questions per summary, as with a trained model. ``--workload raw`` runs the
+default) therefore counts every generated sequence as a pair with an empty answer and a question made
+distinct by a running number (the parser is replaced, on both sides alike); the empty answer passes the
+substring filter, and the unchanged selection (one pair of the single answer group per round) takes 10
+questions per summary, as with a trained model. ``--workload raw`` runs the
 parser as is. Both sides always compute the same scores (checked).
 
 Timing: wall and process CPU seconds, both sides in the same process, one after the other. On a shared
@@ -39,6 +40,7 @@ Run (about 10 minutes on one free CPU core)::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -153,7 +155,8 @@ def main(argv=None) -> int:
     recs = records(args.n)
     parser = quals_mod.parse_original
     if args.workload == "qagen":
-        quals_mod.parse_original = lambda text, sep: (text.replace(sep, " ").strip(), "")
+        numbers = itertools.count()  # distinct questions: the selection discards a repeated one (§2.3)
+        quals_mod.parse_original = lambda text, sep: (f"{text.replace(sep, ' ').strip()} #{next(numbers)}", "")
     results = []
     try:
         with tempfile.TemporaryDirectory() as tmp:

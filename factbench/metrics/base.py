@@ -31,6 +31,24 @@ class Result:
     missing: str | None = None
 
 
+# Details key of a reference-based result whose summary is its own reference (DATASETS.md §2.7: DialSummEval's
+# GOLD, XSumFaith's Gold): the score is kept in the results, and the analysis leaves it out of correlations.
+SELF_REFERENCE = "summary_is_reference"
+
+
+def summary_is_reference(record: Record) -> bool:
+    """Whether ``record``'s summary is its reference.
+
+    A loader that knows (``meta["is_reference"]`` present: DialSummEval, XSumFaith) decides: a system output that
+    happens to equal the reference word for word (4 in XSumFaith) is still a system output, scored as such.
+    Otherwise (a user's file), the summary equal to one of its references (whitespace-normalised) is one.
+    """
+    if "is_reference" in record.meta:
+        return bool(record.meta["is_reference"])
+    summary = " ".join(record.summary.split())
+    return any(" ".join(r.split()) == summary for r in record.references if r)
+
+
 class Metric:
     """Base class of metric adapters.
 

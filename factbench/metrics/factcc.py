@@ -3,7 +3,8 @@
 Follows ``salesforce/factCC`` ``modeling/utils.py`` (ALGORITHMS.md §3): the input is
 ``[CLS] document [SEP] claim [SEP]`` with segment ids 0 for ``[CLS]`` + document + first ``[SEP]`` and 1 for
 claim + final ``[SEP]``; a pair longer than ``max_length`` is cut by ``_truncate_seq_pair`` (one wordpiece at a
-time from the longer side, the claim on a tie). The continuous score is P(CORRECT) = softmax(logits)[0].
+time from the longer side, the claim on a tie). The continuous score is P(CORRECT) = softmax(logits)[i], i the
+class that ``config.id2label`` names CORRECT (0 in FactCC; see :func:`correct_label_index`).
 
 A summary is scored as one claim (``granularity = "summary"``) or sentence by sentence (``"sentence"``,
 default) with the sentence scores combined by ``aggregate`` (mean or min); see metrics/factcc.md for why.
@@ -58,6 +59,37 @@ def split_sentences(text: str) -> list[str]:
         start = match.end()
     pieces.append(text[start:].strip())
     return [p for p in pieces if p]
+
+
+# transformers' names for the labels of a checkpoint saved without id2label; read in FactCC's order
+UNNAMED_LABELS = {0: "LABEL_0", 1: "LABEL_1"}
+
+
+def correct_label_index(id2label: dict, model: str = "model") -> int:
+    """The output index of the CORRECT class, read from a classifier's ``config.id2label``.
+
+    The label named ``CORRECT`` (case-insensitive) when exactly one is; the documented fallback for a
+    checkpoint whose labels carry transformers' default names (``LABEL_0``, ``LABEL_1``: saved without
+    names, as a conversion of the original tarball is) is FactCC's own order, ``FactCCProcessor.get_labels()``
+    = ``["CORRECT", "INCORRECT"]``, so index 0. Anything else is refused: scoring the wrong class would
+    silently invert the metric.
+
+    >>> correct_label_index({0: "CORRECT", 1: "INCORRECT"}), correct_label_index({"0": "incorrect", "1": "Correct"})
+    (0, 1)
+    >>> correct_label_index({0: "LABEL_0", 1: "LABEL_1"})
+    0
+    """
+    labels = {int(k): str(v) for k, v in (id2label or {}).items()}
+    hits = [i for i, name in labels.items() if name.strip().upper() == "CORRECT"]
+    if len(hits) == 1:
+        return hits[0]
+    if labels == UNNAMED_LABELS:
+        return 0
+    raise ModelUnavailableError(
+        f"factcc: model {model!r} has labels {labels} (config.id2label): none is named CORRECT "
+        "(case-insensitive) and they are not the unnamed LABEL_0/LABEL_1 read in FactCC's order; give a FactCC "
+        "classifier whose id2label names CORRECT"
+    )
 
 
 def truncate_pair(doc: list, claim: list, max_tokens: int) -> tuple[list, list]:
@@ -133,6 +165,7 @@ class FactCC(Metric):
                     f"factcc: model {self.settings['model']!r} must be a 2-label classifier with 2 segment types "
                     f"(has num_labels={config.num_labels}, type_vocab_size={getattr(config, 'type_vocab_size', None)})"
                 )
+            self._correct = correct_label_index(getattr(config, "id2label", None), self.settings["model"])
             self._loaded = loaded
         return self._loaded
 
@@ -193,7 +226,7 @@ class FactCC(Metric):
         from ..models.batching import map_batches
 
         loaded = self._load()
-        tok, model = loaded.tokenizer, loaded.model
+        tok, model, correct = loaded.tokenizer, loaded.model, self._correct
         doc_cache: dict[str, list[int]] = {}  # a document is tokenized once for all its claims
         encoded = []
         for item in items:
@@ -220,18 +253,18 @@ class FactCC(Metric):
             probs = torch.softmax(logits.float(), dim=-1).cpu()
             tokens = int(mask.sum())
             self.timer.add("classify", model_calls=1, tokens_in=tokens, flops=2.0 * n_params * tokens)
-            return [(float(p[0]), int(p.argmax())) for p in probs]
+            return [(float(p[correct]), int(p.argmax()) == correct) for p in probs]
 
         with self.timer.stage("classify"):
             out = map_batches(range(len(encoded)), run, self.batch_size, length=lambda i: len(encoded[i]["input_ids"]))
             self.timer.add("classify", items=len(encoded))
         results = []
         for i, enc in enumerate(encoded):
-            p_correct, label = out[i]
+            p_correct, is_correct = out[i]
             results.append(
                 {
                     "p_correct": p_correct,
-                    "label": LABELS[label],
+                    "label": LABELS[0] if is_correct else LABELS[1],
                     "doc_tokens": enc["doc_tokens"],
                     "doc_tokens_kept": enc["doc_tokens_kept"],
                     "claim_tokens": enc["claim_tokens"],

@@ -26,7 +26,7 @@ from ..errors import ConfigError, DataError
 from ..records import Record
 from . import qags_answers as qa_ans
 from .base import Metric, Result
-from .qags_filter import Candidate, QuestionFilter
+from .qags_filter import Candidate, QuestionFilter, cut_question
 from .squad import f1_score
 
 _POSITIVE_INTS = (
@@ -312,8 +312,10 @@ class Qags(Metric):
         generated = dict(zip(flat, self.questions(flat))) if flat else {}
 
         filters: list[QuestionFilter | None] = []
+        all_cands: list[list[Candidate]] = []
         for ans, per in zip(answers, inputs):
             cands = self.candidates(ans, [generated[x] for x in per])
+            all_cands.append(cands)
             filters.append(QuestionFilter(cands, s["n_questions"], s["question_fill"]) if cands else None)
 
         # Stage 3: answerability on the summary, asked only for the candidates the filter reaches.
@@ -352,8 +354,9 @@ class Qags(Metric):
                 qs,
                 [on_summary[(q["question"], summ)]["answer"] for q in qs],
                 [on_source[(q["question"], ctx)]["answer"] for q in qs],
+                cands,
             )
-            for summ, ctx, ans, qs in zip(summaries, contexts, answers, chosen)
+            for summ, ctx, ans, qs, cands in zip(summaries, contexts, answers, chosen, all_cands)
         ]
         for result, ctx, qs in zip(results, contexts, chosen):  # said in details and in summary.md
             if any(on_source[(q["question"], ctx)].get("context_truncated") for q in qs):
@@ -364,9 +367,16 @@ class Qags(Metric):
         """The candidate questions of a summary: ``generated[i]`` holds the ``[question, score]`` beams for ``answers[i]``."""
         return [Candidate(q, float(p), a) for a, per in zip(answers, generated) for q, p in per]
 
-    def _result(self, ans: list[str], qs: list[dict], on_summary: list[str], on_source: list[str]) -> Result:
-        """Step 5: the score and details of one summary from its chosen questions and their two answers."""
-        details = {"answers": ans, "questions": []}
+    def _result(self, ans: list[str], qs: list[dict], on_summary: list[str], on_source: list[str],
+                 cands: Sequence[Candidate] = ()) -> Result:
+        """Step 5: the score and details of one summary from its chosen questions and their two answers.
+
+        ``n_generated`` / ``n_unparsable`` count the generated questions and those without a ``?`` (the filter
+        cannot use them); ``n_usable`` the questions that passed the filter (0: none did).
+        """
+        details = {"answers": ans, "questions": [], "n_generated": len(cands),
+                   "n_unparsable": sum(cut_question(c.question) is None for c in cands),
+                   "n_usable": sum(not q["padded"] for q in qs)}
         if not ans:
             return Result({"qags": None}, details, "spaCy found no entity or noun chunk in the summary")
         if not qs:

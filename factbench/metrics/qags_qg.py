@@ -4,7 +4,9 @@ The paper ran fairseq with ``--beam 10 --nbest 10 --lenpen 1.0`` and kept each h
 normalised log-probability (the ``H-`` score: sum of token log-probs / length). Here: factbench's
 :func:`factbench.models.generation.beam_search` with ``num_beams = num_return = 10``,
 ``length_penalty = 1.0``, whose ``norm_score`` is the same quantity (transformers' ``sequences_scores``),
-as ALGORITHMS.md §1.9 prescribes. No n-gram blocking (not set in the shipped ``gen_qg.sh``).
+as ALGORITHMS.md §1.9 prescribes. The search of an input stops once 10 hypotheses are finished
+(fairseq's rule; transformers' ``early_stopping=True``). No n-gram blocking (not set in the shipped
+``gen_qg.sh``), although lmqg's own generation configs set ``no_repeat_ngram_size=3``.
 All input lines of a call are generated together, in length-sorted batches of ``batch_size`` lines.
 """
 
@@ -47,6 +49,7 @@ def generate_questions(
             max_new_tokens=max_new_tokens,
             min_new_tokens=min_new_tokens,
             length_penalty=length_penalty,
+            early_stopping=True,  # fairseq: done once num_beams hypotheses are finished (§1.9)
             max_source_tokens=max_input_tokens,
             timer=timer,
             stage=stage,

@@ -61,5 +61,5 @@ def score_reference(metric, batch: Sequence[Record]) -> list[Result]:
             )
         on_summary = [ask("summary", q["question"], summ) for q in chosen]
         on_source = [ask("source", q["question"], ctx) for q in chosen]
-        results.append(metric._result(ans, chosen, on_summary, on_source))
+        results.append(metric._result(ans, chosen, on_summary, on_source, cands))
     return results

@@ -8,7 +8,8 @@ source and the deviations). Per summary:
 2. parse each into (question, answer): QAGen's ``question <sep> answer`` or lmqg's
    ``question: q, answer: a | ...``;
 3. keep a pair if ``answer.lower()`` is a substring of ``summary.lower()``; sort by total log-prob;
-   select round-robin over answers until at least ``max_qas`` (10), checking only between rounds;
+   select in rounds that pop one pair per answer group (a repeated question is discarded), until a
+   round adds nothing or, checked between rounds, at least ``max_qas`` (10) are taken;
 4. QUALS = mean over selected pairs of (mean per-token log-lik of the QA sequence given the source -
    the same given the summary), the QA sequence being question + separator + answer + EOS.
 
@@ -37,25 +38,59 @@ TINY_WARNING = "tiny random-weight model: mechanics only, the numbers are meanin
 
 
 def parse_original(text: str, sep: str) -> tuple[str, str] | None:
-    """QAGen output ``question <sep> answer``: exactly two parts, else ``None`` (``qa.split(' strutConnector')``)."""
+    """QAGen output ``question<sep>answer``: exactly two parts, else ``None``.
+
+    As ``evaluate_hypo.py::filter_qas_dataset_lm_score`` does with ``qa.split(' strutConnector')``: the parts
+    are taken as they are, not stripped (the answer's case-insensitive substring test sees its spaces).
+    """
     parts = text.split(sep)
     if len(parts) != 2:
         return None
-    return parts[0].strip(), parts[1].strip()
+    return parts[0], parts[1]
+
+
+LMQG_SPLIT, LMQG_QUESTION, LMQG_ANSWER = "|", "question: ", ", answer: "
+
+
+def parse_lmqg_chunk(chunk: str) -> tuple[str, str] | None:
+    """One ``"|"``-separated chunk of lmqg end-to-end QAG output -> (question, answer), or ``None``.
+
+    As ``lmqg/language_model.py::generate_qa_end2end`` (``format_qa``): the chunk is valid only if it holds
+    ``"question: "`` and splits on ``", answer: "`` into exactly two parts; ``"question: "`` is then removed
+    from the question (every occurrence, as ``str.replace``) and both parts are stripped of surrounding
+    whitespace.
+
+    >>> parse_lmqg_chunk(" question: Who won?, answer: the party ")
+    ('Who won?', 'the party')
+    >>> parse_lmqg_chunk("question: Who?, answer: A, answer: B") is None
+    True
+    """
+    parts = chunk.split(LMQG_ANSWER)
+    if len(parts) != 2 or LMQG_QUESTION not in chunk:
+        return None
+    q, a = parts
+    return q.replace(LMQG_QUESTION, "").strip(), a.strip()
 
 
 def parse_lmqg(text: str) -> list[tuple[str, str]]:
-    """lmqg end-to-end QAG output ``question: q, answer: a | question: ...`` -> [(q, a), ...]
-    (split on ``" | "`` then ``", answer: "``, as ``lmqg/language_model.py::generate_qa_end2end``)."""
-    out = []
-    for chunk in text.split(" | "):
-        if ", answer: " not in chunk:
-            continue
-        q, a = chunk.split(", answer: ", 1)
-        q = q.strip()
-        if q.startswith("question:"):
-            q = q[len("question:") :].strip()
-        out.append((q, a.strip()))
+    """lmqg end-to-end QAG output ``question: q, answer: a | question: ...`` -> [(q, a), ...]: split on
+    ``"|"``, each chunk parsed by :func:`parse_lmqg_chunk`, invalid chunks dropped (``generate_qa_end2end``)."""
+    return [qa for qa in map(parse_lmqg_chunk, text.split(LMQG_SPLIT)) if qa is not None]
+
+
+def lmqg_chunk_of_tokens(tokenizer, tokens: Sequence[int]) -> list[int]:
+    """For each generated token, the index of the ``"|"``-separated chunk of the decoded text it belongs to.
+
+    A token holding the separator ends its chunk (it belongs to the pair it closes, as EOS does for the last
+    pair); special tokens hold no text. Used to sum a pair's own token log-probs (ALGORITHMS.md §2.6: the
+    original sorts by the pair's own total, ``unnorm_scores``).
+    """
+    special = set(tokenizer.all_special_ids)
+    chunk, out = 0, []
+    for t, piece in zip(tokens, tokenizer.convert_ids_to_tokens(list(tokens))):
+        out.append(chunk)
+        if t not in special and piece:
+            chunk += piece.count(LMQG_SPLIT)
     return out
 
 
@@ -63,44 +98,44 @@ def parse_lmqg(text: str) -> list[tuple[str, str]]:
 
 
 def filter_and_select(pairs: Sequence[dict], summary: str, max_qas: int = 10) -> list[dict]:
-    """ALGORITHMS.md §2.3 (``filter_qas_dataset_lm_score``): the pairs QUALS averages over.
+    """ALGORITHMS.md §2.3 (``evaluate_hypo.py::filter_qas_dataset_lm_score``): the pairs QUALS averages over.
 
     ``pairs`` are dicts with ``question``, ``answer`` and ``score`` (total log-prob). Keep the pairs whose
     lower-cased answer is a plain substring of the lower-cased summary; sort by ``score`` descending;
-    group by lower-cased answer in order of first appearance; take one new pair per group per round
-    (a question already taken for the same answer is skipped) until at least ``max_qas`` pairs are
-    taken or a round adds nothing. The check runs between rounds only, so a round may overshoot.
+    group by lower-cased answer in order of first appearance. Then rounds: each round pops exactly one
+    pair from every non-empty group; a popped pair whose lower-cased question was already taken for the
+    same answer is discarded, not replaced (the group adds nothing this round). Rounds stop when a round
+    added nothing, even if groups still hold pairs, or, checked between rounds only, once at least
+    ``max_qas`` pairs are taken, so a round may overshoot.
 
     >>> P = lambda q, a, s: {"question": q, "answer": a, "score": s}
-    >>> ps = [P("Who?", "Ann", -1.0), P("Who?", "Bob", -2.0), P("When?", "Ann", -3.0), P("Why?", "Zed", 0.0)]
+    >>> ps = [P("Who?", "Ann", -1.0), P("Who?", "Ann", -2.0), P("Who?", "Bob", -3.0), P("When?", "Ann", -4.0)]
     >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=2)]
     ['Who?Ann', 'Who?Bob']
-    >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=3)]
-    ['Who?Ann', 'Who?Bob', 'When?Ann']
+    >>> # round 2 pops the repeated "Who?" for Ann and adds nothing: "When?" is never reached
+    >>> [p["question"] + p["answer"] for p in filter_and_select(ps, "Ann met Bob.", max_qas=10)]
+    ['Who?Ann', 'Who?Bob']
     """
     low = summary.lower()
     kept = [p for p in pairs if p["answer"].lower() in low]
-    kept = sorted(kept, key=lambda p: -p["score"])  # stable: ties keep generation order
+    kept = sorted(kept, key=lambda p: -p["score"])  # stable (as Python's sorted in the original)
     groups: dict[str, list[dict]] = {}
     for p in kept:
         groups.setdefault(p["answer"].lower(), []).append(p)
-    pointer = {a: 0 for a in groups}
+    queues = {a: iter(members) for a, members in groups.items()}
     taken_q: dict[str, set] = {a: set() for a in groups}
     selected: list[dict] = []
-    while True:
-        added = 0
-        for a, members in groups.items():
-            while pointer[a] < len(members):
-                p = members[pointer[a]]
-                pointer[a] += 1
-                if p["question"].lower() in taken_q[a]:
-                    continue
-                taken_q[a].add(p["question"].lower())
-                selected.append(p)
-                added += 1
-                break
-        if added == 0 or len(selected) >= max_qas:
-            return selected
+    added = True
+    while added and len(selected) < max_qas:
+        added = False
+        for a, queue in queues.items():
+            p = next(queue, None)  # pop one pair, whatever happens to it
+            if p is None or p["question"].lower() in taken_q[a]:
+                continue  # an empty group, or a repeated question: discarded, not replaced
+            taken_q[a].add(p["question"].lower())
+            selected.append(p)
+            added = True
+    return selected
 
 
 def quals_formula(source_lps: Sequence[Sequence[float]], summary_lps: Sequence[Sequence[float]]) -> float:
@@ -259,36 +294,58 @@ class Quals(Metric):
 
     def _pairs(self, hyps: list[dict]) -> tuple[list[dict], int]:
         """Candidate pairs from the generated hypotheses; returns (pairs, number of unparsable hypotheses)."""
-        from ..models.scoring import encode_target
-
         s, tok = self.settings, self.loaded.tokenizer
         drop = {i for i in (tok.pad_token_id, tok.eos_token_id, tok.bos_token_id) if i is not None}
         pairs, bad = [], 0
         for h in hyps:
-            text = tok.decode([t for t in h["tokens"] if t not in drop], skip_special_tokens=False)
+            tokens = list(h["tokens"])
             if s["format"] == "original":
+                text = tok.decode([t for t in tokens if t not in drop], skip_special_tokens=False)
                 qa = parse_original(text, s["sep_token"])
-                found = [qa] if qa else []
+                # the scored target is exactly the generated tokens (§2.4); the sort key its total
+                found = [(qa[0], qa[1], tokens, h["score"])] if qa else []
             else:
-                found = parse_lmqg(text)
+                found = self._lmqg_pairs(h)
                 if s["lmqg_pairs"] == "first":
                     found = found[:1]
             if not found:
                 bad += 1
-            for q, a in found:
-                if s["format"] == "original":
-                    target = list(h["tokens"])  # exactly the generated tokens (§2.4)
-                else:
-                    target = encode_target(tok, f"question: {q}, answer: {a}")
-                same = target == list(h["tokens"])
+            for q, a, target, score in found:
+                same = target == tokens
                 pairs.append({
-                    "question": q, "answer": a, "score": h["score"], "norm_score": h["norm_score"],
+                    "question": q, "answer": a, "score": score, "norm_score": h["norm_score"],
                     "group": h.get("group"), "target": target,
                     "gen_logprobs": h["token_logprobs"] if same else None,
                     # the search's own log p(token | summary, earlier tokens): the teacher-forced summary side
                     "model_logprobs": h.get("model_logprobs") if same else None,
                 })
         return pairs, bad
+
+    def _lmqg_pairs(self, h: dict) -> list[tuple[str, str, list[int], float]]:
+        """(question, answer, scored target, sort score) of each valid pair of an lmqg sequence, in order.
+
+        Decoded as lmqg decodes (``batch_decode(..., skip_special_tokens=True)``) and parsed as lmqg parses
+        (:func:`parse_lmqg_chunk`). The sort score is the sum of the search's log-probs over the pair's own
+        tokens: from the chunk's first token to the token that ends it (the ``" |"`` separator, or EOS for
+        the last pair).
+        """
+        from ..models.scoring import encode_labels
+
+        tok = self.loaded.tokenizer
+        tokens, lps = list(h["tokens"]), h["token_logprobs"]
+        chunks = tok.decode(tokens, skip_special_tokens=True).split(LMQG_SPLIT)
+        owner = lmqg_chunk_of_tokens(tok, tokens)
+        if owner and owner[-1] != len(chunks) - 1:  # never seen: the decoded text has other separators than
+            owner = None                               # the tokens; then each pair takes the sequence total
+        out = []
+        for i, chunk in enumerate(chunks):
+            qa = parse_lmqg_chunk(chunk)
+            if qa is None:
+                continue
+            score = h["score"] if owner is None else sum(lp for lp, k in zip(lps, owner) if k == i)
+            # the target as lmqg's training labels: a generated sequence holding one pair is the same ids
+            out.append((qa[0], qa[1], encode_labels(tok, f"question: {qa[0]}, answer: {qa[1]}"), score))
+        return out
 
     # -- contract --------------------------------------------------------------------------------------
 
@@ -356,6 +413,7 @@ class Quals(Metric):
             "n_pairs": len(pairs),
             "n_kept": sum(p["answer"].lower() in record.summary.lower() for p in pairs),
             "n_selected": len(selected),
+            "n_usable": len(selected),  # the report's "no usable pair" share counts the zeros
             "summary_side": s["summary_side"],
             "source_tokens": src["n_tokens"],
             "source_truncated": src["truncated"],

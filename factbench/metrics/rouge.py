@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..errors import ConfigError
 from ..records import Record
-from .base import Metric, Result
+from .base import SELF_REFERENCE, Metric, Result, summary_is_reference
 
 MEASURES = {"fmeasure": "", "precision": "_p", "recall": "_r"}
 # rouge-score's own sentence splitter for rougeLsum needs NLTK's punkt data (a download); this rule
@@ -101,6 +101,9 @@ class Rouge(Metric):
                         values = [getattr(s[rtype], measure) for s in per_target]
                         agg = max(values) if self.settings["multi_ref"] == "max" else sum(values) / len(values)
                         scores[rtype + MEASURES[measure]] = agg
-                results.append(Result(scores, {"against": against, "n_targets": len(targets)}))
+                details = {"against": against, "n_targets": len(targets)}
+                if against == "reference" and summary_is_reference(record):
+                    details[SELF_REFERENCE] = True  # scored against itself: out of the correlations
+                results.append(Result(scores, details))
             self.timer.add("scoring", items=len(batch))
         return results

@@ -5,13 +5,16 @@ once per input, compute each input's cross-attention keys/values once for all it
 list of :class:`Hyp` per input:
 
 ``beam_search(model, tokenizer, inputs, num_beams=10, num_return=10, max_new_tokens=..., min_new_tokens=0,
-length_penalty=1.0)``
+length_penalty=1.0, early_stopping=True)``
     Plain beam search with the semantics of transformers' ``generate(num_beams=k,
-    num_return_sequences=r, early_stopping=False)`` (4.56): 2k candidates per step, a hypothesis is
+    num_return_sequences=r, early_stopping=...)`` (4.56): 2k candidates per step, a hypothesis is
     finished when it emits EOS among the top k candidates (or reaches ``max_new_tokens``), finished
     hypotheses are kept in a k-best list scored ``sum log p / generated_len ** length_penalty`` (EOS
-    counted in the length), and the search stops by transformers' early-stop heuristic. ``Hyp.norm_score``
-    is transformers' ``sequences_scores``. Used by QAGS for question generation.
+    counted in the length). With ``early_stopping=True`` an input is done once k hypotheses are
+    finished (fairseq's rule: a sentence is finalised when ``beam`` hypotheses are complete); with
+    ``False`` the search runs on while transformers' heuristic says a running beam could still enter
+    the k-best list. ``Hyp.norm_score`` is transformers' ``sequences_scores``. Used by QAGS for question
+    generation (``early_stopping=True``, ALGORITHMS.md §1.9).
 
 ``diverse_beam_search(model, tokenizer, inputs, num_groups=60, diversity_strength=0.5, min_len=8,
 max_len=60, length_penalty=1.0)``
@@ -257,6 +260,7 @@ def beam_search(
     min_new_tokens: int = 0,
     length_penalty: float = 1.0,
     *,
+    early_stopping: bool = True,
     max_source_tokens: int | None = None,
     prefix: str = "",
     no_bos: bool = False,
@@ -264,7 +268,8 @@ def beam_search(
     stage: str = "generation",
     plain: bool = False,
 ) -> list[list[Hyp]]:
-    """Plain beam search with transformers 4.56 ``generate(num_beams, num_return_sequences)`` semantics.
+    """Plain beam search with transformers 4.56 ``generate(num_beams, num_return_sequences, early_stopping)``
+    semantics.
 
     Parameters
     ----------
@@ -278,6 +283,10 @@ def beam_search(
         As in transformers: generated tokens including EOS; EOS is banned before ``min_new_tokens``.
     length_penalty
         Finished scores are ``sum log p / (generated tokens incl. EOS) ** length_penalty``.
+    early_stopping
+        ``True``: an input is done once ``num_beams`` hypotheses are finished (fairseq; transformers'
+        ``early_stopping=True``). ``False``: transformers' default heuristic (continue while the best
+        running beam, normalised at the current length, beats the worst finished one).
     plain
         Run the stock model forward (:class:`~factbench.models.scoring.Seq2SeqRunner`), for reference
         executions.
@@ -337,6 +346,8 @@ def beam_search(
         src_beam = beam[ar, nxt]
         # finished list: merge the newly finished top-K candidates, keep the best K
         norm = top_s / float(t + 1) ** length_penalty
+        if early_stopping is True:  # an input whose k-best list is full of finished hypotheses takes no more
+            norm = norm + fin_done.all(dim=1, keepdim=True).float() * -1e9
         norm = norm + (~unsatisfied).float() * -1e9 + (~(hits & top_mask[None, :])).float() * -1e9
         m_score = torch.cat([fin_score, norm], 1)
         m_seq = torch.cat([fin_seq, cand_seq], 1)
@@ -354,11 +365,13 @@ def beam_search(
         run_seq, run_tok, run_score = new_run_seq, new_run_tok, new_run_score
         runner.reorder((ar * K + src_beam).reshape(-1))
         last = run_seq[:, :, t].reshape(-1)
-        # transformers' early-stop heuristic (early_stopping=False): best running score at the current length
+        # transformers' early-stop heuristic (both settings): best running score at the current length
         best_possible = run_score[:, :1] / float(t + 1) ** length_penalty
         worst = torch.where(fin_done, fin_score.min(dim=1, keepdim=True)[0], torch.full_like(fin_score, -1e9))
         unsatisfied = unsatisfied & (best_possible > worst).any(dim=1, keepdim=True)
         if not bool(unsatisfied.any()) or bool(hits.all()):
+            break
+        if early_stopping is True and bool(fin_done.all()):  # every input has num_beams finished hypotheses
             break
     out = []
     for b in range(B):

@@ -60,20 +60,24 @@ def model_max_source(model, tokenizer) -> int:
 def encode_source(tokenizer, text: str, *, max_tokens: int | None = None, prefix: str = "", no_bos: bool = False):
     """Token ids of ``prefix + text`` with the tokenizer's special tokens, cut to ``max_tokens``.
 
-    ``no_bos`` drops a leading BOS (fairseq BART's ``encode(..., no_bos=True)``, used by QUALS). A
-    sequence longer than ``max_tokens`` is cut to ``max_tokens`` and its last token set to EOS, as in
-    QUALS's scoring (ALGORITHMS.md §2.4).
+    A sequence longer than ``max_tokens`` keeps its first ``max_tokens - 1`` tokens and ends with EOS, as the
+    tokenizer's own ``truncation=True, max_length=max_tokens`` does (lmqg's encoding: BART ``<s>`` + 1022 +
+    ``</s>`` at 1024, T5 511 + ``</s>`` at 512). ``no_bos`` then drops a leading BOS (fairseq BART's
+    ``encode(..., no_bos=True)``, used by QUALS's QAGen): fairseq keeps ``max_positions - 2`` BPE tokens
+    before adding the specials, so QAGen's encoder input is 1022 BPE tokens + ``</s>`` (ALGORITHMS.md §2.4).
+    ``n_tokens`` is the length the input would have untruncated (after ``no_bos``).
     """
     # verbose=False: the full text may exceed the model maximum; it is cut below, on purpose
     ids = list(tokenizer(prefix + text, add_special_tokens=True, verbose=False)["input_ids"])
     bos = getattr(tokenizer, "bos_token_id", None)
-    if no_bos and bos is not None and ids and ids[0] == bos:
-        ids = ids[1:]
-    n = len(ids)
-    truncated = bool(max_tokens) and n > max_tokens
+    drop_bos = no_bos and bos is not None and bool(ids) and ids[0] == bos
+    n = len(ids) - drop_bos
+    truncated = bool(max_tokens) and len(ids) > max_tokens
     if truncated:
         eos = tokenizer.eos_token_id
         ids = ids[: max_tokens - 1] + [eos if eos is not None else ids[-1]]
+    if drop_bos:
+        ids = ids[1:]
     return Encoded(ids, n, truncated)
 
 
@@ -81,6 +85,14 @@ def encode_target(tokenizer, text: str) -> list[int]:
     """Target ids of ``text`` + EOS, without BOS (the decoder gets the model's decoder start token)."""
     ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
     return ids + [tokenizer.eos_token_id]
+
+
+def encode_labels(tokenizer, text: str) -> list[int]:
+    """``tokenizer.encode(text)``: the target as lmqg trained on it (``labels = tokenizer.encode(output)`` in
+    ``lmqg/language_model.py``), the tokenizer's special tokens included: BART ``<s> … </s>``, T5 ``… </s>``.
+    The decoder input is these labels shifted right behind the decoder start token, so a BART model
+    generates ``<s>`` first and the generated sequence is exactly these ids (ALGORITHMS.md §2.6)."""
+    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
 def special_ids(model, tokenizer) -> tuple[int | None, int, int]:

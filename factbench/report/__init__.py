@@ -50,7 +50,8 @@ def write_reports(run_dir: str | Path) -> Path:
             analysis_md = analyze_run(run_dir)
 
     timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").exists() else None
-    summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md)
+    summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md,
+                             parsing=unparsable_shares(run_dir))
     write_text(run_dir / "summary.md", summary)
     from .html import write_html
 
@@ -58,7 +59,8 @@ def write_reports(run_dir: str | Path) -> Path:
     return run_dir / "summary.md"
 
 
-def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest: str, analysis_md: str) -> str:
+def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest: str, analysis_md: str,
+                   parsing: str = "") -> str:
     lines = ["# factbench run", ""]
     if any(m.get("profile") == "tiny" for m in meta["metrics"].values()):
         lines += [
@@ -85,6 +87,8 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
     for label, m in meta["metrics"].items():
         lines.append(f"- **{label}**: `{m['signature']}`")
     lines += ["", "## Scores (mean per dataset and system)", "", markdown_table(wide_means(table)), ""]
+    if parsing:
+        lines += [parsing, ""]
     if timings:
         lines += ["## Speed", "", "| metric | summaries | wall s | summaries/s | cache hits | cache misses |", "|---|---|---|---|---|---|"]
         for label, t in timings["metrics"].items():
@@ -110,6 +114,39 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
         lines += [analysis_md, ""]
     if lowest:
         lines += [lowest, ""]
+    return "\n".join(lines)
+
+
+def unparsable_shares(run_dir: str | Path) -> str:
+    """Per metric whose details count generated output (``n_generated``, ``n_unparsable``, ``n_usable``: QUALS's
+    QA sequences, QAGS's questions): the share of generated sequences that did not parse and the share of
+    summaries left with no usable pair or question, as a Markdown table ("" when no metric counts them)."""
+    path = Path(run_dir) / "results.jsonl"
+    if not path.exists():
+        return ""
+    counts: dict[str, list[int]] = {}  # metric -> [generated, unparsable, summaries, without a usable one]
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if '"n_generated"' not in line:
+                continue
+            row = json.loads(line)
+            d = row.get("details") or {}
+            if "n_generated" not in d or "n_unparsable" not in d:
+                continue
+            c = counts.setdefault(row["metric"], [0, 0, 0, 0])
+            c[0] += int(d["n_generated"])
+            c[1] += int(d["n_unparsable"])
+            c[2] += 1
+            c[3] += int(d.get("n_usable", 1) == 0)
+    if not counts:
+        return ""
+
+    def share(part: int, whole: int) -> str:
+        return f"{100 * part / whole:.1f} % ({part} of {whole})" if whole else "n/a"
+
+    lines = ["### Generated output that could not be used", "",
+             "| metric | generated sequences that did not parse | summaries with no usable pair |", "|---|---|---|"]
+    lines += [f"| {m} | {share(c[1], c[0])} | {share(c[3], c[2])} |" for m, c in counts.items()]
     return "\n".join(lines)
 
 

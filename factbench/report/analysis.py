@@ -31,6 +31,7 @@ from ..stats._checks import choice, positive_int
 from ..stats.correlation import KENDALL_VARIANTS, LEVEL_TEXT, LEVELS, METHODS, level_statistic, make_layout, method_name
 from ..stats.resampling import UNITS, bootstrap_distribution, fisher_interval, percentile_interval, resample_weights
 from ..stats.significance import bootstrap_difference, permutation_test, williams_test
+from .references import exclude_self_references
 
 ID_COLUMNS = ("dataset", "split", "example_id", "doc_id", "system")
 LABEL_PREFIX = "label:"
@@ -65,6 +66,7 @@ class Settings:
     permutation_combos: tuple = HEADLINE
     confidence: float = 0.95
     plots: bool = True
+    excluded: str = ""  # records left out of some metrics (report/references.py), named in every protocol
 
     def check(self):
         positive_int(self.bootstrap, "--bootstrap")
@@ -84,7 +86,8 @@ class Settings:
 
     def protocol(self, level: str, method: str) -> str:
         """E.g. ``"Kendall tau-b, summary-level; 95% CI: percentile bootstrap over inputs, 1000 resamples, seed 0"``."""
-        return f"{method_name(method, self.kendall)}, {LEVEL_TEXT[level]}; {self.ci_text()}"
+        text = f"{method_name(method, self.kendall)}, {LEVEL_TEXT[level]}; {self.ci_text()}"
+        return f"{text}; {self.excluded}" if self.excluded else text
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -258,7 +261,8 @@ def _detection(scores, metrics, kinds, settings):
                 "val_balanced_accuracy": res.val_balanced_accuracy,
                 "test_balanced_accuracy": res.test_balanced_accuracy, "test_auc": res.test_auc,
                 "n_val": res.n_val, "n_test": res.n_test, "test_positive": res.test_positive,
-                "protocol": res.protocol, "note": "",
+                "protocol": f"{res.protocol}; {settings.excluded}" if settings.excluded else res.protocol,
+                "note": "",
             })
     return pd.DataFrame(rows)
 
@@ -337,7 +341,7 @@ def comparison_markdown(columns, metrics, level, method, settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def detection_markdown(table: pd.DataFrame) -> str:
+def detection_markdown(table: pd.DataFrame, excluded: str = "") -> str:
     if table.empty or "test_balanced_accuracy" not in table:
         return ""
     ok = table[table["note"] == ""]
@@ -345,7 +349,7 @@ def detection_markdown(table: pd.DataFrame) -> str:
     lines = ["#### Binary detection (test cut)", "",
              "Protocol: balanced accuracy / ROC AUC on the test cut; threshold tuned on the validation cut only, "
              "over score percentiles 0, 0.2, ..., 99.8 (SummaC), predict consistent if score > threshold. "
-             "Overall: mean over datasets.", "",
+             "Overall: mean over datasets." + (f" {excluded[0].upper()}{excluded[1:]}." if excluded else ""), "",
              "| metric | " + " | ".join(cols) + " | overall |", "|---" * (len(cols) + 2) + "|"]
     for metric, g in ok.groupby("metric", sort=False):
         cells = {f"{d} ({l})": f"{b:.3f} / {a:.3f}" for d, l, b, a in
@@ -391,6 +395,7 @@ def analyze_run(run_dir, *, bootstrap: int = 1000, seed: int = 0, resample: str 
                         combos=combos, permutations=permutations, confidence=confidence, plots=plots)
     settings.check()
     scores, meta, metrics, labels = read_run(run_dir)
+    scores, settings.excluded = exclude_self_references(scores, run_dir)
     kinds = label_kinds(meta)
     out_dir = Path(run_dir) / "analysis"
     out_dir.mkdir(exist_ok=True)
@@ -425,7 +430,7 @@ def _write(out_dir, columns, metrics, detection, settings):
     pd.DataFrame(comp).to_csv(out_dir / "comparison.csv", index=False)
     (out_dir / "comparison.md").write_text("\n".join(md), encoding="utf-8")
     detection.to_csv(out_dir / "detection.csv", index=False)
-    det_md = detection_markdown(detection)
+    det_md = detection_markdown(detection, settings.excluded)
     (out_dir / "detection.md").write_text(det_md or "No binary label with both a validation and a test cut.\n",
                                           encoding="utf-8")
     (out_dir / "analysis.md").write_text("\n".join(md) + "\n" + det_md, encoding="utf-8")
@@ -438,7 +443,7 @@ def _fragment(columns, metrics, detection, settings) -> str:
     for level, method in HEADLINE:
         if (level, method) in settings.combos and columns:
             parts.append(comparison_markdown(columns, metrics, level, method, settings))
-    det_md = detection_markdown(detection)
+    det_md = detection_markdown(detection, settings.excluded)
     if det_md:
         parts.append(det_md)
     parts.append("All levels, methods, pairwise p-values and plots: `analysis/` (analysis.md, correlations.csv, "

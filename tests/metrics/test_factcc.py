@@ -144,6 +144,43 @@ def test_score_is_softmax_of_label_zero_tiny(tiny_factcc):
     assert all(isinstance(v, float) for v in res.scores.values())
 
 
+def relabelled(tiny_models, tmp_path, id2label):
+    """The tiny classifier with other label names in config.json (same weights)."""
+    import json
+    import shutil
+
+    d = tmp_path / "relabelled"
+    shutil.copytree(tiny_models["classifier"], d)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["id2label"] = {str(k): v for k, v in id2label.items()}
+    cfg["label2id"] = {v: k for k, v in id2label.items()}
+    (d / "config.json").write_text(json.dumps(cfg))
+    return str(d)
+
+
+@pytest.mark.parametrize("id2label, index", [({0: "INCORRECT", 1: "correct"}, 1), ({0: "LABEL_0", 1: "LABEL_1"}, 0)])
+def test_the_correct_class_is_read_from_id2label(tiny_models, tmp_path, id2label, index):
+    """P(CORRECT) is the softmax of the class ``config.id2label`` names CORRECT (case-insensitive); unnamed
+    labels (transformers' LABEL_0/LABEL_1) are read in FactCC's order, ``FactCCProcessor.get_labels()`` =
+    [CORRECT, INCORRECT]. Expected: the model's own forward on the tokenizer's pair encoding."""
+    metric = create("factcc", {"model": relabelled(tiny_models, tmp_path, id2label), "granularity": "summary"})
+    source, claim = "The council met on Monday. It approved the budget.", "The budget was rejected."
+    [res] = metric.score([rec(claim, source=source)])
+    loaded = metric._load()
+    enc = loaded.tokenizer(source, claim, return_tensors="pt")
+    with torch.inference_mode():
+        probs = torch.softmax(loaded.model(**enc).logits, dim=-1)[0]
+    assert res.scores["factcc"] == pytest.approx(probs[index].item(), abs=1e-5)
+    assert res.details["claims"][0]["label"] == ("CORRECT" if int(probs.argmax()) == index else "INCORRECT")
+
+
+def test_a_classifier_without_a_correct_label_is_refused(tiny_models, tmp_path):
+    model = relabelled(tiny_models, tmp_path, {0: "ENTAILMENT", 1: "CONTRADICTION"})
+    with pytest.raises(ModelUnavailableError, match=r"id2label.*none is named CORRECT") as err:
+        create("factcc", {"model": model}).score([rec("The council met.")])
+    assert "\n" not in str(err.value) and "ENTAILMENT" in str(err.value)
+
+
 def test_sentence_aggregation_mean_min_and_summary(tiny_models):
     source = "The council met on Monday. It approved the budget for schools."
     summary = "The council met. It approved the budget. Schools will close."
@@ -190,7 +227,7 @@ def test_cache_skips_the_model_on_rerun(tiny_models, tmp_path):
 def test_signature_pins_model_and_settings(tiny_models):
     model = str(tiny_models["classifier"])
     sig = create("factcc", {"model": model}).signature()
-    assert sig.startswith("factcc|v:1|model:")
+    assert sig.startswith("factcc|v:2|model:")
     assert "granularity:sentence" in sig and "aggregate:mean" in sig and "max_length:512" in sig
     assert "|fp:sha256:" in sig
     assert create("factcc", {"model": model, "aggregate": "min"}).signature() != sig

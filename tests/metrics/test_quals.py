@@ -22,16 +22,44 @@ def rec(i, summary=SUMMARY, source=SOURCE):
 # ------------------------------------------------------------------------------------------ pure parts
 
 
-def test_parse_original_needs_exactly_one_separator():
-    assert parse_original("Who won? <sep>John Smith", "<sep>") == ("Who won?", "John Smith")
-    assert parse_original("Who won? John Smith", "<sep>") is None
-    assert parse_original("a <sep> b <sep> c", "<sep>") is None
-    assert parse_original("Who? <sep>", "<sep>") == ("Who?", "")  # empty answer: kept, as the original
+def test_parse_original_needs_exactly_one_separator_and_strips_nothing():
+    """``filter_qas_dataset_lm_score``: ``q_a_split = qa.split(' strutConnector')``, kept iff 2 parts, the parts used
+    as they are (no strip)."""
+    sep = " strutConnector"
+    assert parse_original("Who won? strutConnectorJohn Smith", sep) == ("Who won?", "John Smith")
+    assert parse_original("Who won? strutConnector John Smith ", sep) == ("Who won?", " John Smith ")
+    assert parse_original("Who won? John Smith", sep) is None
+    assert parse_original("a strutConnector b strutConnector c", sep) is None
+    assert parse_original("Who? strutConnector", sep) == ("Who?", "")  # empty answer: kept, as the original
+    # the unstripped answer meets the raw substring test as the original's does: " john smith" is not in a
+    # summary that starts with "John Smith"
+    qa = dict(zip(("question", "answer"), parse_original("Who won? strutConnector John Smith", sep)), score=-1)
+    assert filter_and_select([qa], "John Smith won the race.") == []
+    assert filter_and_select([qa], "The winner was John Smith.") == [qa]
 
 
-def test_parse_lmqg_splits_pairs():
+def test_parse_lmqg_as_lmqg_format_qa():
+    """Expected values from the rules of ``lmqg/language_model.py::generate_qa_end2end`` (``format_qa``): split on
+    ``'|'``; a chunk is valid iff ``len(chunk.split(', answer: ')) == 2`` and ``'question: ' in chunk``; then
+    ``q.replace('question: ', '')`` and both parts stripped of surrounding whitespace."""
     text = "question: Who won?, answer: the party | question: When?, answer: Sunday | junk"
     assert parse_lmqg(text) == [("Who won?", "the party"), ("When?", "Sunday")]
+    assert parse_lmqg("question: a?, answer: b|question: c?, answer:  d  ") == [("a?", "b"), ("c?", "d")]
+    assert parse_lmqg("Who?, answer: x | question: Why?") == []  # no "question: "; no ", answer: "
+    assert parse_lmqg("question: Who?, answer: x, answer: y") == []  # two ", answer: ": three parts
+    # "question: " need not open the chunk (lmqg tests ``in``), and every occurrence is removed
+    assert parse_lmqg("so question: Who?, answer: x") == [("so Who?", "x")]
+    assert parse_lmqg("question: question: Who?, answer: x") == [("Who?", "x")]
+
+
+def test_doctests():
+    """The docstring examples of factbench.metrics.quals (selection rounds, lmqg chunk parsing) are hand-derived."""
+    import doctest
+
+    from factbench.metrics import quals
+
+    result = doctest.testmod(quals)
+    assert result.attempted >= 4 and result.failed == 0
 
 
 def P(q, a, s):
@@ -45,16 +73,39 @@ def test_filter_is_a_raw_lowercase_substring_test():
     assert [p["question"] for p in got] == ["q1", "q2", "q4"]
 
 
-def test_selection_sorts_by_total_logprob_and_goes_round_robin():
+def test_selection_is_the_worked_example_of_the_original():
+    """ALGORITHMS.md §2.3 worked example, derived by hand from the rules of the original
+    ``preprocess/evaluate_hypo.py::filter_qas_dataset_lm_score`` (amazon-science/fact-check-summarization):
+    sort by ``unnorm_scores`` descending, group by ``answer.lower()`` in order of first appearance, each
+    round ``value.pop(0)`` once per non-empty group, a question already in ``ans_question_set_dict`` for
+    that answer is dropped (not replaced), ``while keep_adding and len(qas) < max_qas``."""
     pairs = [P("A1", "council", -5), P("B1", "budget", -1), P("A2", "council", -2), P("A3", "Council", -3),
-             P("B2", "budget", -4), P("A2", "COUNCIL", -2.5)]
-    # sorted: B1(-1) A2(-2) A2'(-2.5) A3(-3) B2(-4) A1(-5); groups by first appearance: budget, council
-    # round 1: B1, A2; round 2: B2, (A2' same question for 'council': skipped) A3; round 3: -, A1
+             P("B2", "budget", -4), P("a2", "COUNCIL", -2.5)]
+    # sorted: B1(-1) A2(-2) a2(-2.5) A3(-3) B2(-4) A1(-5); groups: budget [B1, B2], council [A2, a2, A3, A1]
+    # round 1: B1, A2; round 2: B2, council pops a2 (= A2 lower-cased: discarded); round 3: A3; round 4: A1
     got = filter_and_select(pairs, SUMMARY, max_qas=10)
-    assert [p["question"] for p in got] == ["B1", "A2", "B2", "A3", "A1"]
+    assert [(p["question"], p["score"]) for p in got] == [("B1", -1), ("A2", -2), ("B2", -4), ("A3", -3),
+                                                          ("A1", -5)]
     assert [p["question"] for p in filter_and_select(pairs, SUMMARY, max_qas=2)] == ["B1", "A2"]
-    # the check runs between rounds only: max_qas=3 still finishes round 2 (4 pairs)
-    assert len(filter_and_select(pairs, SUMMARY, max_qas=3)) == 4
+    # 3 pairs after round 2 (the discarded repeat is not replaced by A3 within the round)
+    assert [p["question"] for p in filter_and_select(pairs, SUMMARY, max_qas=3)] == ["B1", "A2", "B2"]
+
+
+def test_a_round_that_adds_nothing_ends_the_selection_though_pairs_remain():
+    """Hand-derived from ``filter_qas_dataset_lm_score``: ``keep_adding`` stays False after a round whose every
+    pop was a repeated question, so the loop ends with unused pairs still queued."""
+    pairs = [P("Who?", "the council", -1), P("who?", "The Council", -2), P("WHO?", "the council", -3),
+             P("What?", "the council", -4), P("When?", "Monday", -1.5), P("when?", "monday", -2.5),
+             P("On which day?", "monday", -5)]
+    # council [Who?, who?, WHO?, What?], monday [When?, when?, On which day?]
+    # round 1: Who?, When?; round 2: who? and when? are repeats: nothing added -> stop
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["Who?", "When?"]
+    # with one group holding a new question in round 2, round 3 still runs: council pops WHO? (repeat),
+    # monday pops On which day?
+    pairs[1] = P("Which body?", "The Council", -2)
+    got = filter_and_select(pairs, SUMMARY, max_qas=10)
+    assert [p["question"] for p in got] == ["Who?", "When?", "Which body?", "On which day?", "What?"]
 
 
 def test_one_round_can_overshoot_max_qas():
@@ -136,23 +187,70 @@ def test_no_pair_is_missing_or_sentinel_in_strict_mode(tiny_models, monkeypatch)
             assert res.scores["quals"] is None and "filter" in res.missing and "filter" in res.details["reason"]
 
 
-def test_lmqg_format_scores_the_rebuilt_target(tiny_models, monkeypatch):
-    m = metric(tiny_models, format="lmqg", prefix="generate question and answer: ", model=str(tiny_models["t5"]))
-    hyps = handmade(m, [("question: Who approved the budget?, answer: the council | question: When?, answer: x", -5.0,
-                         None)])
-    monkeypatch.setattr(type(m), "_generate", lambda self, s: [hyps])
-    res = m.score([rec(0)])[0]
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+@pytest.mark.parametrize("side", ["teacher-forced", "paper"])
+def test_lmqg_target_is_lmqgs_training_labels(tiny_models, monkeypatch, kind, side):
+    """lmqg trained on ``labels = tokenizer.encode(output)`` (``lmqg/language_model.py``, ALGORITHMS.md §2.6):
+    with the BART-like tiny tokenizer (``<s>``=0, ``</s>``=2, decoder start ``</s>``) that is ``<s> question: …
+    </s>``, with the T5-like one ``question: … </s>``. A generated sequence holding one pair (BART: starting
+    with ``<s>``) is recognised as that target, so ``paper`` reuses its generation scores and makes no
+    summary-side model call. Expected values: transformers' own forward with ``labels=`` those ids (the
+    model shifts them right behind its decoder start token, as in lmqg's training loss)."""
+    prefix = "generate question and answer: " if kind == "t5" else ""
+    m = metric(tiny_models, format="lmqg", prefix=prefix, model=str(tiny_models[kind]), summary_side=side)
     tok = m.loaded.tokenizer
-    target = tok("question: Who approved the budget?, answer: the council", add_special_tokens=False)["input_ids"]
-    target += [tok.eos_token_id]
+    output = "question: Who approved the budget?, answer: the council"
+    labels = tok.encode(output)
+    assert (labels[0] == tok.bos_token_id) == (kind == "bart") and labels[-1] == tok.eos_token_id
+    gen_lps = [-0.25 * (i + 1) for i in range(len(labels))]  # the search's (penalised) scores, made up
+    hyp = {"tokens": list(labels), "token_logprobs": gen_lps, "score": sum(gen_lps),
+           "norm_score": sum(gen_lps) / len(labels), "group": 3, "model_logprobs": None}
+    monkeypatch.setattr(type(m), "_generate", lambda self, s: [[hyp]])
 
     def mean(text):
-        src = tok("generate question and answer: " + text)["input_ids"]
+        src = tok(prefix + text)["input_ids"]
         with torch.no_grad():
-            return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([target])).loss.item()
+            return -m.loaded.model(input_ids=torch.tensor([src]), labels=torch.tensor([labels])).loss.item()
 
-    assert len(res.details["qa_pairs"]) == 1  # lmqg_pairs = "first"
-    assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
+    res = m.score([rec(0)])[0]
+    (qa,) = res.details["qa_pairs"]
+    assert qa["tokens"] == tok.convert_ids_to_tokens(labels)
+    assert qa["mean_source"] == pytest.approx(mean(SOURCE), abs=1e-5)
+    calls = m.timer.as_dict().get("summary_scoring", {}).get("model_calls", 0)
+    if side == "paper":  # the generation's scores of exactly these tokens, no model call
+        assert qa["summary_side"] == "generation" and qa["logprobs_summary"] == gen_lps and calls == 0
+        assert res.scores["quals"] == pytest.approx(mean(SOURCE) - sum(gen_lps) / len(labels), abs=1e-5)
+    else:  # model_logprobs absent in this hand-built hypothesis: a teacher-forced pass of its own
+        assert qa["summary_side"] == "teacher-forced" and calls > 0
+        assert res.scores["quals"] == pytest.approx(mean(SOURCE) - mean(SUMMARY), abs=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+def test_a_pairs_sort_score_is_its_own_tokens_total(tiny_models, kind):
+    """ALGORITHMS.md §2.6 (first-pair mode; the original sorts by the pair's own ``unnorm_scores``): the sort
+    score of a pair is the sum of the search's log-probs over its own tokens, from its first token to the
+    ``" |"`` that closes it (or EOS), hand-computed from per-token log-probs chosen by part. The first
+    chunk is not a valid pair (lmqg's ``format_qa``), so "first" takes the second."""
+    m = metric(tiny_models, format="lmqg", model=str(tiny_models[kind]))
+    tok = m.loaded.tokenizer
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    bos = [tok.bos_token_id] if kind == "bart" else []  # BART sequences start with <s>, as lmqg's labels
+    one, sep = ids("junk"), ids(" |")
+    two, three = ids(" question: Who approved it?, answer: the council"), ids(" question: When?, answer: Monday")
+    tokens = bos + one + sep + two + sep + three + [tok.eos_token_id]
+    lps = ([-0.5] * len(bos) + [-1.0] * len(one) + [-10.0] + [-100.0] * len(two) + [-1000.0]
+           + [-1e4] * len(three) + [-1e5])
+    hyp = {"tokens": tokens, "token_logprobs": lps, "score": sum(lps), "norm_score": sum(lps) / len(lps),
+           "group": 0}
+    pairs, bad = m._pairs([hyp])
+    assert bad == 0 and [(p["question"], p["answer"]) for p in pairs] == [("Who approved it?", "the council")]
+    assert pairs[0]["score"] == pytest.approx(-100.0 * len(two) - 1000.0)
+    m_all = metric(tiny_models, format="lmqg", model=str(tiny_models[kind]), lmqg_pairs="all")
+    pairs, _ = m_all._pairs([hyp])
+    assert [p["score"] for p in pairs] == pytest.approx([-100.0 * len(two) - 1000.0, -1e4 * len(three) - 1e5])
 
 
 def test_truncation_is_recorded(tiny_models, monkeypatch):

@@ -121,17 +121,21 @@ def test_diverse_beam_search_matches_transformers_group_beam_search(bart):
         assert mine[k] == pytest.approx(theirs[k], abs=1e-4)
 
 
+@pytest.mark.parametrize("early_stopping", [True, False])
 @pytest.mark.parametrize("which", ["bart", "t5"])
-def test_beam_search_equals_transformers_generate(which, bart, t5):
+def test_beam_search_equals_transformers_generate(which, early_stopping, bart, t5):
+    """Expected: transformers 4.56's own ``generate`` with the same ``early_stopping`` (True: done once num_beams
+    hypotheses are finished, fairseq's rule, the one QAGS uses); no n-gram blocking on either side."""
     lm = {"bart": bart, "t5": t5}[which]
     _, eos, _ = special_ids(lm.model, lm.tokenizer)
-    ours = beam_search(lm.model, lm.tokenizer, TEXTS, num_beams=4, num_return=3, max_new_tokens=10, min_new_tokens=2)
+    ours = beam_search(lm.model, lm.tokenizer, TEXTS, num_beams=4, num_return=3, max_new_tokens=10, min_new_tokens=2,
+                       early_stopping=early_stopping)
     for text, hyps in zip(TEXTS, ours):
         ids = torch.tensor([encode_source(lm.tokenizer, text).ids])
         with torch.no_grad():
             hf = lm.model.generate(ids, num_beams=4, num_return_sequences=3, max_new_tokens=10, min_new_tokens=2,
-                                   length_penalty=1.0, early_stopping=False, do_sample=False,
-                                   output_scores=True, return_dict_in_generate=True)
+                                   length_penalty=1.0, early_stopping=early_stopping, do_sample=False,
+                                   no_repeat_ngram_size=0, output_scores=True, return_dict_in_generate=True)
         for h, seq, score in zip(hyps, hf.sequences, hf.sequences_scores.tolist()):
             toks = seq[1:].tolist()
             if eos in toks:
@@ -139,6 +143,10 @@ def test_beam_search_equals_transformers_generate(which, bart, t5):
             assert h.tokens == toks
             assert h.norm_score == pytest.approx(score, abs=1e-4)
             assert h.score / len(h.tokens) == pytest.approx(score, abs=1e-4)  # length penalty 1.0, EOS counted
+    if which == "bart" and early_stopping:  # the two stop rules give other hypotheses here: the check can fail
+        other = beam_search(lm.model, lm.tokenizer, TEXTS, num_beams=4, num_return=3, max_new_tokens=10,
+                            min_new_tokens=2, early_stopping=False)
+        assert any(a.tokens != b.tokens for p, q in zip(ours, other) for a, b in zip(p, q))
 
 
 def test_batched_equals_one_at_a_time(bart):

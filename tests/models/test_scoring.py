@@ -70,13 +70,31 @@ def test_shared_cross_kv_restores_the_modules(lm):
     assert set(before) == {n for n, _ in lm.model.named_modules()}
 
 
-def test_truncation_keeps_eos_and_no_bos(tiny_models):
-    lm = load_model(str(tiny_models["bart"]), "seq2seq", device="cpu")
-    tok = lm.tokenizer
+def test_truncation_as_fairseq_for_qagen_and_as_the_tokenizer_for_lmqg(tiny_models):
+    """Expected ids from the originals' rules, computed independently of ``encode_source``:
+
+    - QAGen (fairseq ``BARTHubInterface.encode`` with ``no_bos=True``, ALGORITHMS.md §2.4): the first
+      ``max_positions - 2`` BPE tokens, then ``</s>`` (1022 + ``</s>`` at 1024; 62 + ``</s>`` at 64);
+    - lmqg (``language_model.py``: ``tokenizer(..., truncation=True, max_length=N)``): the tokenizer's own
+      truncation, BART ``<s>`` + N-2 + ``</s>``, T5 N-1 + ``</s>``.
+    """
+    from transformers import AutoTokenizer
+
     long = " ".join([SOURCE] * 40)
-    full = encode_source(tok, long)
-    assert full.ids[0] == tok.bos_token_id and not full.truncated
-    cut = encode_source(tok, long, max_tokens=64, no_bos=True)
-    assert cut.truncated and len(cut.ids) == 64 and cut.ids[-1] == tok.eos_token_id
-    assert cut.ids[:63] == full.ids[1:64]  # fairseq: no <s>, cut to the maximum, last token </s>
-    assert cut.n_tokens == len(full.ids) - 1
+    bart = AutoTokenizer.from_pretrained(tiny_models["bart"])
+    bpe = bart(long, add_special_tokens=False)["input_ids"]
+    cut = encode_source(bart, long, max_tokens=64, no_bos=True)
+    assert cut.ids == bpe[:62] + [bart.eos_token_id] and cut.truncated and cut.n_tokens == len(bpe) + 1
+    full = encode_source(bart, long)
+    assert full.ids == bart(long)["input_ids"] and not full.truncated and full.ids[0] == bart.bos_token_id
+    for kind, n in (("bart", 64), ("t5", 48)):
+        tok = AutoTokenizer.from_pretrained(tiny_models[kind])
+        text = "generate question and answer: " + long
+        want = tok(text, truncation=True, max_length=n)["input_ids"]
+        assert len(want) == n
+        assert encode_source(tok, long, max_tokens=n, prefix="generate question and answer: ").ids == want
+    # exactly max_positions - 2 BPE tokens fit untruncated
+    short = bart.decode(bpe[:62])
+    assert bart(short, add_special_tokens=False)["input_ids"] == bpe[:62]
+    fits = encode_source(bart, short, max_tokens=64, no_bos=True)
+    assert not fits.truncated and fits.ids == bpe[:62] + [bart.eos_token_id]

@@ -228,7 +228,7 @@ def test_summary_view_shows_every_metric(browser, tiny_run, tmp_path):
     assert _errors(browser) == []
 
 
-def test_missing_details_show_as_unavailable(browser, tiny_run, tmp_path):
+def test_missing_details_show_as_unavailable(browser, tiny_run, tmp_path, write_results):
     """Details without the keys the views draw (as another QUALS version might store) give 'unavailable'
     notes in the view, and no script error."""
     from factbench.report import load_run
@@ -248,7 +248,7 @@ def test_missing_details_show_as_unavailable(browser, tiny_run, tmp_path):
             r["details"] = {"claims": [{"text": "only a text"}], "truncated": True}
         elif r["metric"] == "qags":
             r["details"] = {"questions": [None, {"question": "who?"}]}
-    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_results(run, rows)
     write_html(run, *load_run(run))  # the page only: summary.md's own formatters are not under test here
     index = list(pd.read_csv(run / "scores.csv", dtype={"example_id": str})["example_id"]).index(target["example_id"])
     _open(browser, run, f"#example={index}")

@@ -70,7 +70,7 @@ def test_report_holds_summary_md_and_the_data_of_every_summary(tiny_run):
                                                         and "source" in t)
 
 
-def test_report_tolerates_missing_texts_and_odd_details(tiny_run, tmp_path):
+def test_report_tolerates_missing_texts_and_odd_details(tiny_run, tmp_path, write_results):
     """A run without texts.jsonl (made before it existed) and details with missing or unexpected keys still
     give a page: the data files are written, the absent parts are empty, nothing raises."""
     run = tmp_path / "run"
@@ -82,7 +82,7 @@ def test_report_tolerates_missing_texts_and_odd_details(tiny_run, tmp_path):
             r.update(scores={"quals": None}, missing="odd", details={"qa_pairs": [{"question": "q?"}], "n_kept": "x"})
         else:
             r["details"] = {}
-    (run / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_results(run, rows)
     write_reports(run)
     index = _load_js(run / "report_data" / "index.js", "FB.index")
     assert index["texts"] is False and set(index["summary"]) == {""}
