@@ -152,7 +152,7 @@ def load_meta(folder: Path) -> dict:
     folder = Path(folder)
     path = folder / "run.json"
     if not folder.is_dir():
-        raise RunError(f"{folder}: not a run directory")
+        raise RunError(f"{folder} is not a finished run directory: there is no such folder")
     if not path.is_file():
         raise RunError(f"{folder} is not a finished run directory: run.json is missing")
     try:
@@ -194,8 +194,8 @@ def verify(folder: Path, meta: dict | None = None) -> dict:
             raise RunError(f"{path} is empty (no header line)")
         want_rows = want["rows"] if want else expected_rows
         if rows != want_rows:
-            kind = "truncated" if rows < want_rows else "has extra (duplicated?) rows"
-            raise RunError(f"{path} has {rows} rows, run.json says {want_rows}: the file is {kind}")
+            kind = "is truncated" if rows < want_rows else "has extra (duplicated?) rows"
+            raise RunError(f"{path} has {rows} rows, run.json says {want_rows}: the file {kind}")
         if want and sha256_file(path) != want["sha256"]:
             raise RunError(f"{path} is not the file the run wrote (sha256 differs from run.json's); re-run or restore it")
     return meta

@@ -11,6 +11,7 @@ from scipy import stats
 
 from factbench.conseq.compare import (compare_pair, compare_run, human_shares, metric_agreement, oriented,
                                       paired_bootstrap, paired_permutation, read_human, system_pairs)
+from factbench import rundir
 from factbench.errors import ConfigError, DataError
 
 
@@ -94,14 +95,14 @@ def test_system_pairs_compare_each_later_system_with_each_earlier():
 def test_compare_run_writes_tables_and_refuses_unknown_systems(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"metrics": {"rouge": {"score_names": ["rouge1"], "profile": None}},
-                                              "datasets": []}))
     rows = []
     for i, (a, b) in enumerate([(0.1, 0.3), (0.2, 0.2), (0.4, 0.7), (0.3, 0.5)]):
         rows += [{"dataset": "x", "split": "all", "example_id": f"d{i}:mle", "doc_id": f"d{i}", "system": "mle", "rouge1": a},
                  {"dataset": "x", "split": "all", "example_id": f"d{i}:cs", "doc_id": f"d{i}", "system": "conseq",
                   "rouge1": b}]
     pd.DataFrame(rows).to_csv(run / "scores.csv", index=False)
+    (run / "run.json").write_text(json.dumps({"metrics": {"rouge": {"score_names": ["rouge1"], "profile": None}},
+                                              "datasets": [], "files": rundir.fingerprints(run)}))
     human = tmp_path / "human.csv"
     human.write_text("doc_id,system_a,system_b,attribute,preference\nd0,mle,conseq,factual,b\nd1,conseq,mle,factual,equal\n"
                      "d2,conseq,mle,factual,a\n")

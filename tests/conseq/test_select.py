@@ -8,6 +8,7 @@ import pytest
 
 from factbench.conseq.select import (NO_SCORE, Document, keep_count, negative_rule, pick_negative, select_documents,
                                      select_run, target_rule)
+from factbench import rundir
 from factbench.errors import ConfigError, DataError, RunError
 
 
@@ -82,9 +83,10 @@ def fake_run(tmp_path, rows, metrics):
                             for r in rows))
     run = tmp_path / "run"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"metrics": {m: {"score_names": cols} for m, cols in metrics.items()},
-                                              "datasets": [{"name": "samples", "path": str(data)}]}))
     pd.DataFrame([{"dataset": "samples", "split": "all", **r} for r in rows]).to_csv(run / "scores.csv", index=False)
+    (run / "run.json").write_text(json.dumps({"metrics": {m: {"score_names": cols} for m, cols in metrics.items()},
+                                              "datasets": [{"name": "samples", "path": str(data)}],
+                                              "files": rundir.fingerprints(run)}))
     return run
 
 

@@ -394,8 +394,9 @@
       var res = metrics[m] || {}, d = res.details || {};
       if (res.missing) sec.appendChild(el('p', {'class': 'warn', text: 'not scored: ' + res.missing}));
       try {
-        if (Array.isArray(d.qa_pairs) || has(d, 'n_generated')) renderQuals(sec, d);
-        else if (Array.isArray(d.questions)) renderQags(sec, d);
+        // QAGS's details carry n_generated too (the unparsable-output share): questions decide first.
+        if (Array.isArray(d.questions)) renderQags(sec, d);
+        else if (Array.isArray(d.qa_pairs) || has(d, 'n_generated')) renderQuals(sec, d);
         else if (Array.isArray(d.entities)) renderEntities(sec, d);
         else if (Array.isArray(d.claims)) renderFactcc(sec, d);
         else renderGeneric(sec, d, []);
