@@ -31,6 +31,7 @@ from .timing import peak_memory_mb
 
 PACKAGES = ("python", "torch", "transformers", "tokenizers", "spacy", "rouge-score", "numpy", "pandas", "scipy")
 KEY_COLUMNS = ("dataset", "split", "example_id", "doc_id", "system")
+GROUPS_FILE = "groups.csv"  # every record's scalar meta fields, for `factbench analyze --by FIELD`
 DEFAULT_SEED = 0
 
 
@@ -52,6 +53,8 @@ class RunConfig:
     use_cache: bool = True
     progress: bool = True
     command: str = ""
+    # Analysis options that `factbench report` must reproduce (stored in run.json "analysis").
+    analysis: dict = field(default_factory=dict)
 
 
 def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
@@ -145,12 +148,16 @@ def run(cfg: RunConfig) -> Path:
                 "split": cfg.split or "all",
                 "n": len(recs),
                 "label_scales": {k: vars(v) for k, v in d.label_scales.items()},
+                "group_fields": dict(d.group_fields),
             }
             for d, recs in selected
         ],
         "metrics": {label: m.describe() for label, m in labels.items()},
     }
+    if cfg.analysis:
+        meta["analysis"] = dict(cfg.analysis)
     _write_results(out, records, labels, results)
+    write_groups(out / GROUPS_FILE, records)
     write_json(out / "timings.json", {"peak_memory_mb": peak_memory_mb(), "metrics": timings})
     write_json(out / "run.json", meta)
     from .report import write_reports
@@ -258,6 +265,23 @@ def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], 
                 res = results[label][(r.dataset, r.example_id)]
                 row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
             writer.writerow(row)
+
+
+def write_groups(path: Path, records: list[Record]) -> None:
+    """``groups.csv``: dataset, example_id and every scalar ``meta`` field of the records (text; empty where a
+    record lacks the field), so that the analysis can group by a meta field without reloading the dataset."""
+    fields: dict[str, None] = {}
+    for r in records:
+        for key, value in r.meta.items():
+            if isinstance(value, (str, int, float, bool)) and key not in KEY_COLUMNS:
+                fields.setdefault(key, None)
+    with atomic_open(path, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["dataset", "example_id", *fields])
+        for r in records:
+            cells = [r.meta.get(k) for k in fields]
+            writer.writerow([r.dataset, r.example_id,
+                             *("" if v is None or isinstance(v, (dict, list)) else str(v) for v in cells)])
 
 
 def _now() -> str:

@@ -79,6 +79,9 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
             lines.append(
                 f"  - label `{name}` in [{scale['low']}, {scale['high']}] ({scale['kind']}): {scale['description']}"
             )
+        if d.get("group_fields"):
+            lines.append("  - groupable by (`--by FIELD`): "
+                         + "; ".join(f"`{k}`: {v}" for k, v in d["group_fields"].items()))
     lines += ["", "## Metrics", ""]
     for label, m in meta["metrics"].items():
         lines.append(f"- **{label}**: `{m['signature']}`")
