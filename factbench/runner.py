@@ -27,11 +27,12 @@ from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
 from .records import Dataset, Record
+from .report.grouping import GROUPS_FILE
 from .timing import peak_memory_mb
 
 PACKAGES = ("python", "torch", "transformers", "tokenizers", "spacy", "rouge-score", "numpy", "pandas", "scipy")
 KEY_COLUMNS = ("dataset", "split", "example_id", "doc_id", "system")
-GROUPS_FILE = "groups.csv"  # every record's scalar meta fields, for `factbench analyze --by FIELD`
+
 DEFAULT_SEED = 0
 
 
@@ -110,6 +111,7 @@ def run(cfg: RunConfig) -> Path:
     records = [r for _, recs in selected for r in recs]
     if not records:
         raise ConfigError("nothing to score: the selection is empty")
+    _check_group_field(cfg.analysis.get("by"), selected)
     metrics = build_metrics(cfg)
     labels = dict(zip(cfg.metrics, metrics))
 
@@ -265,6 +267,16 @@ def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], 
                 res = results[label][(r.dataset, r.example_id)]
                 row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
             writer.writerow(row)
+
+
+def _check_group_field(by: str | None, selected) -> None:
+    """Refuse ``--by FIELD`` before scoring when no selected record has FIELD (as a record or meta field)."""
+    if not by or by in KEY_COLUMNS:
+        return
+    if not any(isinstance(r.meta.get(by), (str, int, float, bool)) for _, recs in selected for r in recs):
+        named = sorted({f for d, _ in selected for f in d.group_fields} | {"split", "system"})
+        raise ConfigError(f"--by {by}: no selected record has this field; fields: {', '.join(named)} "
+                          "(or any scalar meta field)")
 
 
 def write_groups(path: Path, records: list[Record]) -> None:

@@ -48,7 +48,8 @@ def write_reports(run_dir: str | Path) -> Path:
         except ImportError:
             analyze_run = None
         if analyze_run is not None:
-            analysis_md = analyze_run(run_dir)
+            # The run's own analysis options (`factbench run --by FIELD`), so that `report` reproduces them.
+            analysis_md = analyze_run(run_dir, **(meta.get("analysis") or {}))
 
     timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").exists() else None
     summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md)
