@@ -75,7 +75,9 @@ def heatmap(columns, metrics, level, method, settings, path):
                 grid[metrics.index(r["metric"]), j] = r["estimate"]
     if np.all(np.isnan(grid)):
         return None
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 1.0 + 0.35 * len(metrics)))
+    # Room below for the rotated column names, which grow long with groups ("frank (Factuality) origin=xsum (n=996)").
+    label_room = 0.05 * max(len(n) for n in names)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 1.0 + label_room + 0.35 * len(metrics)))
     im = ax.imshow(np.ma.masked_invalid(grid), cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(grid):
         ax.text(j, i, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7)

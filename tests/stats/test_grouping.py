@@ -195,3 +195,24 @@ def test_run_refuses_an_unknown_group_field_before_scoring(tmp_path):
         run(RunConfig(datasets=["sample"], metrics=["rouge"], out_dir=tmp_path / "r", use_cache=False,
                       progress=False, analysis={"by": "origin"}))
     assert not (tmp_path / "r").exists()
+
+
+def test_run_passes_by_through_and_report_repeats_it(tmp_path):
+    """`factbench run --by` analyses by group, stores the option in run.json and writes groups.csv (the records'
+    meta fields); `factbench report` re-analyses with the stored option."""
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", "--dataset", "sample", "--metrics", "rouge", "--out", str(out),
+                                       "--quiet", "--no-cache", "--by", "error_type", "--thresholds", "global"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["analysis"] == {"by": "error_type", "thresholds": "global"}
+    assert "system" in meta["datasets"][0]["group_fields"]
+    groups = pd.read_csv(out / "groups.csv")
+    assert list(groups.columns) == ["dataset", "example_id", "error_type"] and len(groups) == 30
+    summary = (out / "summary.md").read_text()
+    assert "#### Groups by `error_type`" in summary and "groupable by (`--by FIELD`): `system`" in summary
+    (out / "analysis" / "group_sizes.csv").unlink()
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+    sizes = _read(out, "group_sizes")
+    assert sizes.group.tolist() == ["all", "entity_swap", "negation", "none", "number_change", "unsupported_addition"]
+    assert (_read(out, "detection").query("group != 'all'").protocol.str.contains("applied to every")).all()
