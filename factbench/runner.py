@@ -27,12 +27,11 @@ from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
 from .records import Dataset, Record
-from .report.grouping import GROUPS_FILE
+from .report.grouping import GROUPS_FILE, SCORE_FIELDS
 from .timing import peak_memory_mb
 
 PACKAGES = ("python", "torch", "transformers", "tokenizers", "spacy", "rouge-score", "numpy", "pandas", "scipy")
 KEY_COLUMNS = ("dataset", "split", "example_id", "doc_id", "system")
-
 DEFAULT_SEED = 0
 
 
@@ -271,7 +270,7 @@ def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], 
 
 def _check_group_field(by: str | None, selected) -> None:
     """Refuse ``--by FIELD`` before scoring when no selected record has FIELD (as a record or meta field)."""
-    if not by or by in KEY_COLUMNS:
+    if not by or by in SCORE_FIELDS:
         return
     if not any(isinstance(r.meta.get(by), (str, int, float, bool)) for _, recs in selected for r in recs):
         named = sorted({f for d, _ in selected for f in d.group_fields} | {"split", "system"})

@@ -43,7 +43,9 @@ def analyze(run_dir, bootstrap, seed, resample, kendall, tune_on, levels, method
             thresholds):
     """Correlate every metric with every human label of RUN_DIR, with intervals, tests and detection.
 
-    Reads RUN_DIR/scores.csv and RUN_DIR/run.json only; writes RUN_DIR/analysis/.
+    Reads RUN_DIR/scores.csv and RUN_DIR/run.json only (and RUN_DIR/groups.csv with --by); writes
+    RUN_DIR/analysis/. With --by FIELD every table also holds each value of FIELD, side by side with the whole
+    dataset (group "all"); analysis/group_sizes.csv gives each group's size and what it was too small for.
     """
     from ..report.analysis import analyze_run  # pandas/matplotlib only when the command runs
 

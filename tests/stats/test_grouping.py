@@ -216,3 +216,11 @@ def test_run_passes_by_through_and_report_repeats_it(tmp_path):
     sizes = _read(out, "group_sizes")
     assert sizes.group.tolist() == ["all", "entity_swap", "negation", "none", "number_change", "unsupported_addition"]
     assert (_read(out, "detection").query("group != 'all'").protocol.str.contains("applied to every")).all()
+
+
+def test_data_list_names_the_groupable_fields(data_dir):
+    result = CliRunner().invoke(main, ["data", "list", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    # Counts: DATASETS.md §3.3 (FRANK 1250 CNN/DM + 996 XSum; CLIFF 300 + 300).
+    assert "  frank: origin: cnndm 1250, xsum 996; system: 9 values" in result.output
+    assert "  cliff: origin: cnndm 300, xsum 300; system: BART 300, Pegasus 300" in result.output
