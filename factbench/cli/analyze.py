@@ -52,5 +52,6 @@ def analyze(run_dir, bootstrap, seed, resample, kendall, tune_on, levels, method
     analyze_run(run_dir, bootstrap=bootstrap, seed=seed, resample=resample, kendall=kendall, tune_on=tune_on,
                 levels=levels or None, methods=methods or None, permutations=permutations,
                 plots=not no_plots, by=by, thresholds=thresholds)
-    click.echo(f"wrote {run_dir}/analysis/ (analysis.md, comparison.md/.csv, correlations.csv, pairwise.csv, "
-               f"detection.md/.csv, detection_pairwise.csv{', group_sizes.csv' if by else ''}, *.png)")
+    click.echo(f"wrote {run_dir}/analysis/ (analysis.md, comparison.md/.csv, comparison_wide.csv, correlations.csv, "
+               f"pairwise.csv, detection.md/.csv, detection_wide.csv, detection_pairwise.csv"
+               f"{', group_sizes.csv' if by else ''}, *.png)")

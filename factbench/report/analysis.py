@@ -7,6 +7,8 @@ Reads only ``scores.csv`` and ``run.json`` (the analysis never re-runs a metric)
   intervals, and the protocol in words;
 - ``comparison.csv`` / ``comparison.md`` — metrics x datasets tables, one per (level, method), with intervals and
   significance markers against the best metric of each column;
+- ``comparison_wide.csv`` / ``detection_wide.csv`` — the same estimates with one column per dataset/label (and
+  group), as the Markdown tables show them;
 - ``pairwise.csv`` — every pair of metrics: Williams, bootstrap-difference and (against the best) permutation
   p-values;
 - ``detection.csv`` / ``detection.md`` — balanced accuracy (SummaC threshold tuned on val) and ROC AUC on test,
@@ -588,6 +590,17 @@ def groups_markdown(groups, settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def wide_table(rows, columns, index, value) -> pd.DataFrame:
+    """One row per ``index`` combination, one column per table column (dataset, label and group side by side,
+    as FRANK's table), holding ``value``; the intervals and tests are in the long tables."""
+    if not rows:
+        return pd.DataFrame(columns=[*index, *columns])
+    frame = pd.DataFrame(rows)
+    order = frame[index].drop_duplicates()
+    wide = frame.pivot(index=index, columns="column", values=value).reindex(columns=columns)
+    return order.merge(wide.reset_index(), on=index, how="left")[[*index, *columns]]
+
+
 def _clean(rows):
     return pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
 
@@ -607,9 +620,19 @@ def _write(out_dir, columns, metrics, detection, det_pairs, groups, settings):
         comp += comparison_table(columns, metrics, level, method, settings)
         md.append(comparison_markdown(columns, metrics, level, method, settings))
     pd.DataFrame(comp).to_csv(out_dir / "comparison.csv", index=False)
+    wide_table(comp, [c.name for c in columns], ["level", "method", "metric"], "estimate").to_csv(
+        out_dir / "comparison_wide.csv", index=False)
     (out_dir / "comparison.md").write_text("\n".join(md), encoding="utf-8")
     detection.to_csv(out_dir / "detection.csv", index=False)
     det_pairs.to_csv(out_dir / "detection_pairwise.csv", index=False)
+    if not detection.empty and "test_auc" in detection:
+        ok = detection[detection["note"] == ""]
+        names = ok.apply(_det_column, axis=1)
+        long = [{"statistic": stat, "metric": r["metric"], "column": name, "value": r[col]}
+                for stat, col in (("balanced accuracy", "test_balanced_accuracy"), ("ROC AUC", "test_auc"))
+                for name, (_, r) in zip(names, ok.iterrows())]
+        wide_table(long, list(dict.fromkeys(names)), ["statistic", "metric"], "value").to_csv(
+            out_dir / "detection_wide.csv", index=False)
     det_md = detection_markdown(detection, det_pairs, settings)
     (out_dir / "detection.md").write_text(det_md or "No binary label with both a validation and a test cut.\n",
                                           encoding="utf-8")
@@ -630,6 +653,6 @@ def _fragment(columns, metrics, detection, det_pairs, groups, settings) -> str:
     if det_md:
         parts.append(det_md)
     parts.append("All levels, methods, pairwise p-values and plots: `analysis/` (analysis.md, correlations.csv, "
-                 "comparison.csv, pairwise.csv, detection.csv, detection_pairwise.csv"
-                 + (", group_sizes.csv" if groups else "") + ", *.png).\n")
+                 "comparison.csv, comparison_wide.csv, pairwise.csv, detection.csv, detection_wide.csv, "
+                 "detection_pairwise.csv" + (", group_sizes.csv" if groups else "") + ", *.png).\n")
     return "\n".join(parts)

@@ -224,3 +224,20 @@ def test_data_list_names_the_groupable_fields(data_dir):
     # Counts: DATASETS.md §3.3 (FRANK 1250 CNN/DM + 996 XSum; CLIFF 300 + 300).
     assert "  frank: origin: cnndm 1250, xsum 996; system: 9 values" in result.output
     assert "  cliff: origin: cnndm 300, xsum 300; system: BART 300, Pegasus 300" in result.output
+
+
+def test_wide_tables_one_column_per_group(runs):
+    """comparison_wide.csv / detection_wide.csv hold the long tables' estimates, one column per group."""
+    _, _, grouped, _ = runs
+    wide = _read(grouped, "comparison_wide")
+    long = _read(grouped, "correlations")
+    assert list(wide.columns[:3]) == ["level", "method", "metric"]
+    assert "toy (human) origin=bbc (n=40)" in wide.columns and "toy (consistent) origin=cnn (n=40)" in wide.columns
+    row = wide[(wide.level == "partial") & (wide.method == "Pearson") & (wide.metric == "good")].iloc[0]
+    expected = long[(long.level == "partial") & (long.method == "Pearson") & (long.metric == "good")
+                    & (long.label == "human") & (long.group == "bbc")].estimate.iloc[0]
+    assert row["toy (human) origin=bbc (n=40)"] == expected
+    det = _read(grouped, "detection_wide")
+    assert list(det.columns) == ["statistic", "metric", "toy (consistent) origin=all", "toy (consistent) origin=bbc",
+                                 "toy (consistent) origin=cnn"]
+    assert det.statistic.tolist() == ["balanced accuracy"] * 2 + ["ROC AUC"] * 2
