@@ -144,7 +144,8 @@ class DetectionResult:
                      "(SummaC), consistent if score > threshold")
 
 
-def evaluate_detection(scores, labels, cuts, *, tune_on: str = "val", threshold: float | None = None) -> DetectionResult:
+def evaluate_detection(scores, labels, cuts, *, tune_on: str = "val",
+                       threshold: float | None = None) -> DetectionResult:
     """Tune the threshold on the validation cut and report balanced accuracy and ROC AUC on the test cut.
 
     Parameters
@@ -157,7 +158,8 @@ def evaluate_detection(scores, labels, cuts, *, tune_on: str = "val", threshold:
         Only the validation cut may be used for tuning; ``"test"`` raises ConfigError.
     threshold : float, optional
         A threshold tuned elsewhere (e.g. once on the validation cut of the whole dataset, applied to each
-        subgroup): used as is, and ``val_balanced_accuracy`` is that threshold's accuracy on this validation cut.
+        subgroup): used as is, and ``val_balanced_accuracy`` is that threshold's accuracy on this validation cut
+        (NaN without one; only the test cut is then needed).
 
     Examples
     --------
@@ -172,12 +174,12 @@ def evaluate_detection(scores, labels, cuts, *, tune_on: str = "val", threshold:
     cut = np.array([normalise_cut(c) for c in cuts])
     same_length(scores=s, labels=y, cuts=cut)
     val, test = cut == "val", cut == "test"
-    if not val.any() or not test.any():
+    if not test.any() or (threshold is None and not val.any()):
         raise DataError(f"detection needs a validation and a test cut; found cuts {sorted(set(cut.tolist()))}")
     if threshold is None:
         threshold, val_bacc = tune_threshold(s[val], y[val])
-    else:
-        val_bacc = balanced_accuracy(y[val], (s[val] > threshold).astype(int))
+    else:  # tuned elsewhere: this validation cut (if any) only reports how well it fits here
+        val_bacc = balanced_accuracy(y[val], (s[val] > threshold).astype(int)) if val.any() else np.nan
     test_pred = (s[test] > threshold).astype(int)
     return DetectionResult(
         threshold=round(threshold, 12), val_balanced_accuracy=val_bacc,

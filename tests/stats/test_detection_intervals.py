@@ -99,3 +99,15 @@ def test_paired_test_same_metric_and_clear_difference():
     assert diff.bacc_low > 0 and diff.p_bacc < 0.01 and diff.auc_low > 0 and diff.p_auc < 0.01
     with pytest.raises(ConfigError, match="same resamples"):
         paired_detection_test(a, detection_bootstrap(y, noise, 0.0, n_resamples=1000, seed=1))
+
+
+def test_fixed_threshold_needs_only_a_test_cut():
+    """A threshold tuned elsewhere (one for all groups) is applied as given: hand-computed on three test items."""
+    from factbench.stats import evaluate_detection
+
+    res = evaluate_detection([0.2, 0.6, 0.7], [0, 0, 1], ["test"] * 3, threshold=0.65)
+    assert res.threshold == 0.65 and np.isnan(res.val_balanced_accuracy)
+    assert res.test_balanced_accuracy == 1.0  # 0.2, 0.6 below 0.65 (right), 0.7 above (right)
+    res = evaluate_detection([0.9, 0.1, 0.2, 0.6, 0.7], [0, 1, 0, 0, 1], ["val", "val", "test", "test", "test"],
+                             threshold=0.5)
+    assert res.val_balanced_accuracy == 0.0 and res.test_balanced_accuracy == 0.75  # 0.6 wrong: (1/2 + 1) / 2
