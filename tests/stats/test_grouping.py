@@ -241,3 +241,14 @@ def test_wide_tables_one_column_per_group(runs):
     assert list(det.columns) == ["statistic", "metric", "toy (consistent) origin=all", "toy (consistent) origin=bbc",
                                  "toy (consistent) origin=cnn"]
     assert det.statistic.tolist() == ["balanced accuracy"] * 2 + ["ROC AUC"] * 2
+
+
+def test_old_run_without_groups_file(tmp_path):
+    """A run directory from before group support has no groups.csv: record fields still work, meta fields are
+    refused with the reason."""
+    _write_run(tmp_path)
+    (tmp_path / "groups.csv").unlink()
+    with pytest.raises(ConfigError, match="groups.csv is missing.*fields: split, doc_id, system$"):
+        analyze_run(tmp_path, by="origin", bootstrap=20, permutations=0, plots=False)
+    analyze_run(tmp_path, by="split", bootstrap=20, permutations=0, plots=False)
+    assert _read(tmp_path, "group_sizes").group.tolist() == ["all", "test", "val"]
