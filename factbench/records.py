@@ -61,6 +61,9 @@ class Dataset:
     label_scales: dict[str, Scale] = field(default_factory=dict)
     description: str = ""
     path: str = ""
+    # Fields worth grouping the analysis by (``factbench analyze --by FIELD``): a record field (``system``,
+    # ``split``) or a ``meta`` key, mapped to what it holds. Any scalar meta key can be used; these are named.
+    group_fields: dict[str, str] = field(default_factory=dict)
 
     def splits(self) -> list[str]:
         return sorted({r.split for r in self.records})

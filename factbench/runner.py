@@ -32,6 +32,7 @@ from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
 from .records import Dataset, Record
 from .stored import escape_cell
+from .report.grouping import GROUPS_FILE, SCORE_FIELDS
 from .timing import peak_memory_mb
 
 PACKAGES = ("python", "torch", "transformers", "tokenizers", "spacy", "rouge-score", "numpy", "pandas", "scipy")
@@ -58,6 +59,8 @@ class RunConfig:
     use_cache: bool = True
     progress: bool = True
     command: str = ""
+    # Analysis options that `factbench report` must reproduce (stored in run.json "analysis").
+    analysis: dict = field(default_factory=dict)
 
 
 def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
@@ -119,6 +122,7 @@ def run(cfg: RunConfig) -> Path:
     records = [r for _, recs in selected for r in recs]
     if not records:
         raise ConfigError("nothing to score: the selection is empty")
+    _check_group_field(cfg.analysis.get("by"), selected)
     metrics = build_metrics(cfg)
     labels = dict(zip(cfg.metrics, metrics))
     # Everything that can be refused is checked before the run directory exists.
@@ -157,12 +161,16 @@ def run(cfg: RunConfig) -> Path:
                     "split": cfg.split or "all",
                     "n": len(recs),
                     "label_scales": {k: vars(v) for k, v in d.label_scales.items()},
+                    "group_fields": dict(d.group_fields),
                 }
                 for d, recs in selected
             ],
             "metrics": {label: m.describe() for label, m in labels.items()},
         }
+        if cfg.analysis:
+            meta["analysis"] = dict(cfg.analysis)
         _write_results(out, records, labels, results)
+        write_groups(out / GROUPS_FILE, records)
         from .report.texts import write_texts
 
         write_texts(out, records)  # the HTML explorer shows sources and summaries from the run directory alone
@@ -338,6 +346,33 @@ def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], 
                 res = results[label][resume_key(r)]
                 row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
             writer.writerow(row)
+
+
+def _check_group_field(by: str | None, selected) -> None:
+    """Refuse ``--by FIELD`` before scoring when no selected record has FIELD (as a record or meta field)."""
+    if not by or by in SCORE_FIELDS:
+        return
+    if not any(isinstance(r.meta.get(by), (str, int, float, bool)) for _, recs in selected for r in recs):
+        named = sorted({f for d, _ in selected for f in d.group_fields} | {"split", "system"})
+        raise ConfigError(f"--by {by}: no selected record has this field; fields: {', '.join(named)} "
+                          "(or any scalar meta field)")
+
+
+def write_groups(path: Path, records: list[Record]) -> None:
+    """``groups.csv``: dataset, example_id and every scalar ``meta`` field of the records (text; empty where a
+    record lacks the field), so that the analysis can group by a meta field without reloading the dataset."""
+    fields: dict[str, None] = {}
+    for r in records:
+        for key, value in r.meta.items():
+            if isinstance(value, (str, int, float, bool)) and key not in KEY_COLUMNS:
+                fields.setdefault(key, None)
+    with atomic_open(path, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["dataset", "example_id", *fields])
+        for r in records:
+            cells = [r.meta.get(k) for k in fields]
+            writer.writerow([r.dataset, r.example_id,
+                             *("" if v is None or isinstance(v, (dict, list)) else str(v) for v in cells)])
 
 
 def _now() -> str:

@@ -31,4 +31,7 @@ check benchmarks-rouge-entity --dataset qags-cnndm --dataset qags-xsum --dataset
   --dataset summeval --dataset cliff --dataset polytope --dataset dialsummeval --metrics rouge,entity-overlap
 # FRANK's official per-summary outputs: the correlation table of DATASETS.md 3.1.
 check frank-official --dataset frank --metrics precomputed:frank-official
+# The same grouped by origin: all data, CNN/DM and XSum side by side (FRANK's Table 4), detection with one
+# threshold per origin, intervals and paired tests.
+check frank-official-by-origin --dataset frank --metrics precomputed:frank-official --by origin
 exit $status

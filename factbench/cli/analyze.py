@@ -7,6 +7,16 @@ import click
 from ..stats.correlation import LEVELS, METHODS
 from . import main
 
+# Shared with `factbench run`, which passes them through to the analysis of its run directory.
+BY_OPTION = click.option(
+    "--by", default=None, metavar="FIELD",
+    help="Also analyse each value of FIELD separately, side by side with the whole dataset: a record field "
+         "(system, split) or a meta field (e.g. origin for FRANK and CLIFF; `factbench data list` names them).")
+THRESHOLDS_OPTION = click.option(
+    "--thresholds", type=click.Choice(["per-group", "global"]), default="per-group", show_default=True,
+    help="With --by: tune each group's detection threshold on that group's validation cut (AggreFact), or tune "
+         "one on the whole validation cut and apply it to every group.")
+
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=str))
@@ -27,15 +37,21 @@ from . import main
 @click.option("--permutations", default=1000, show_default=True, type=int,
               help="Permutations of the paired permutation test.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def analyze(run_dir, bootstrap, seed, resample, kendall, tune_on, levels, methods, permutations, no_plots):
+@BY_OPTION
+@THRESHOLDS_OPTION
+def analyze(run_dir, bootstrap, seed, resample, kendall, tune_on, levels, methods, permutations, no_plots, by,
+            thresholds):
     """Correlate every metric with every human label of RUN_DIR, with intervals, tests and detection.
 
-    Reads RUN_DIR/scores.csv and RUN_DIR/run.json only; writes RUN_DIR/analysis/.
+    Reads RUN_DIR/scores.csv and RUN_DIR/run.json only (and RUN_DIR/groups.csv with --by); writes
+    RUN_DIR/analysis/. With --by FIELD every table also holds each value of FIELD, side by side with the whole
+    dataset (group "all"); analysis/group_sizes.csv gives each group's size and what it was too small for.
     """
     from ..report.analysis import analyze_run  # pandas/matplotlib only when the command runs
 
     analyze_run(run_dir, bootstrap=bootstrap, seed=seed, resample=resample, kendall=kendall, tune_on=tune_on,
                 levels=levels or None, methods=methods or None, permutations=permutations,
-                plots=not no_plots)
-    click.echo(f"wrote {run_dir}/analysis/ (analysis.md, comparison.md/.csv, correlations.csv, pairwise.csv, "
-               f"detection.md/.csv, *.png)")
+                plots=not no_plots, by=by, thresholds=thresholds)
+    click.echo(f"wrote {run_dir}/analysis/ (analysis.md, comparison.md/.csv, comparison_wide.csv, correlations.csv, "
+               f"pairwise.csv, detection.md/.csv, detection_wide.csv, detection_pairwise.csv"
+               f"{', group_sizes.csv' if by else ''}, *.png)")

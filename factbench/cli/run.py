@@ -12,6 +12,7 @@ import click
 
 from ..errors import ConfigError
 from . import main
+from .analyze import BY_OPTION, THRESHOLDS_OPTION
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict[str, dict]:
@@ -71,7 +72,10 @@ def parse_columns(value: str | None) -> dict | None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Stage cache folder (default ~/.cache/factbench).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the stage cache.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet):
+@BY_OPTION
+@THRESHOLDS_OPTION
+def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet,
+        by, thresholds):
     """Score DATASET(s) with METRICS and write a run directory with scores, tables and a summary."""
     from ..runner import RunConfig, run as run_
 
@@ -96,6 +100,7 @@ def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, se
         use_cache=not no_cache,
         progress=not quiet,
         command="factbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        analysis={"by": by, "thresholds": thresholds} if by else {},
     )
     out = run_(cfg)
     click.echo(f"wrote {out}/summary.md")

@@ -48,6 +48,9 @@ def load_cliff(folder: Path) -> Dataset:
         description="CLIFF (Cao & Wang 2021) via AggreFact: BART and Pegasus on CNN/DM and XSum (meta origin); "
         "AggreFact val/test cut; no references",
         path=str(path),
+        group_fields={"origin": "source corpus: cnndm or xsum (AggreFact's origin column)",
+                      "system": "summarizer: BART or Pegasus (model_name)",
+                      "error_type": "the annotated error type ('correct' for consistent summaries)"},
     )
 
 

@@ -90,6 +90,8 @@ def load_dialsummeval(folder: Path) -> Dataset:
         description="DialSummEval (Gao & Wan 2022): 14 systems incl. GOLD (the reference, meta is_reference) on "
         "100 SAMSum dialogues; no val/test cut",
         path=str(path),
+        group_fields={"system": "one of the 14 systems (GOLD is the reference)",
+                      "is_reference": "True for the GOLD reference summaries"},
     )
 
 

@@ -31,6 +31,8 @@ CONSISTENT = Scale(
 ARTICLES = "articles-wmetrics-reference-json"
 # FRANK calls its validation cut "valid"; every factbench dataset names its cuts val/test.
 _SPLITS = {"test": "test", "valid": "val"}
+# FRANK's official ``dataset`` field calls XSum "bbc"; meta["origin"] uses the corpus names CLIFF uses too.
+_ORIGINS = {"cnndm": "cnndm", "bbc": "xsum"}
 # Error-category columns kept in meta (each the per-summary value of human_annotations.json).
 _ERROR_COLUMNS = (
     "RelE", "EntE", "CircE", "OutE", "GramE", "CorefE", "LinkE", "Other",
@@ -83,7 +85,7 @@ def load_frank(folder: Path) -> Dataset:
                 summary=require(article, model, art_path, "article JSON"),
                 references=(_reference(article, model, origin, art_path),),
                 labels={"Factuality": float(factuality), "consistent": int(factuality == 1.0)},
-                meta={"origin": origin, "errors": {c: row[c] for c in _ERROR_COLUMNS if c in row}},
+                meta={"origin": _ORIGINS.get(origin, origin), "errors": {c: row[c] for c in _ERROR_COLUMNS if c in row}},
             )
         )
     scales = {"Factuality": FACTUALITY, "consistent": CONSISTENT}
@@ -94,6 +96,8 @@ def load_frank(folder: Path) -> Dataset:
         description="FRANK (Pagnoni et al. 2021): CNN/DM (5 systems) and XSum (4 systems); split test/val (FRANK's 'valid'); "
         "CNN/DM summaries are the annotated lowercased, tokenized text",
         path=str(folder),
+        group_fields={"origin": "source corpus: cnndm or xsum (the official `dataset` field; its 'bbc' is XSum)",
+                      "system": "summarizer (model_name): 5 on CNN/DM, 4 on XSum"},
     )
 
 

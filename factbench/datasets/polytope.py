@@ -79,6 +79,7 @@ def load_polytope(folder: Path) -> Dataset:
         description="Polytope (Huang et al. 2020): 9 CNN/DM systems, lowercased tokenized text; SummaC val/test cut; "
         "no references",
         path=str(folder),
+        group_fields={"system": "one of the 9 CNN/DM summarizers (model_file)"},
     )
 
 

@@ -68,6 +68,7 @@ def load_sample(folder: Path | None = None) -> Dataset:
         description="factbench sample set: 6 invented news documents (val s1-s3, test s4-s6), each with a reference, "
         "a faithful summary and 4 corrupted ones",
         path=str(folder),
+        group_fields={"system": "faithful, or the corruption applied (entity_swap, number_change, negation, addition)"},
     )
 
 

@@ -58,6 +58,7 @@ def load_summeval(folder: Path) -> Dataset:
         description="SummEval expert annotations (Fabbri et al. 2021) via BARTScore: 100 CNN/DM documents x 16 "
         "systems, 11 references each; no val/test cut",
         path=str(path),
+        group_fields={"system": "one of the 16 summarizers (M0 ... M23)"},
     )
 
 

@@ -110,6 +110,8 @@ def load_xsumfaith(folder: Path) -> Dataset:
         description="XSumFaith (Maynez et al. 2020): BERTS2S, TConvS2S, PtGen, TranS2S and Gold (the reference, "
         "meta is_reference) on 500 XSum documents; SummaC val/test cut",
         path=str(folder),
+        group_fields={"system": "BERTS2S, PtGen, TConvS2S, TranS2S or Gold (the reference)",
+                      "is_reference": "True for the Gold reference summaries"},
     )
 
 

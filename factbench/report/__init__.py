@@ -47,7 +47,8 @@ def write_reports(run_dir: str | Path) -> Path:
         except ImportError:
             analyze_run = None
         if analyze_run is not None:
-            analysis_md = analyze_run(run_dir)
+            # The run's own analysis options (`factbench run --by FIELD`), so that `report` reproduces them.
+            analysis_md = analyze_run(run_dir, **(meta.get("analysis") or {}))
 
     timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").exists() else None
     summary = render_summary(meta, table, timings, _lowest(run_dir, meta, scores), analysis_md,
@@ -83,6 +84,9 @@ def render_summary(meta: dict, table: pd.DataFrame, timings: dict | None, lowest
             lines.append(
                 f"  - label `{name}` in [{scale['low']}, {scale['high']}] ({scale['kind']}): {scale['description']}"
             )
+        if d.get("group_fields"):
+            lines.append("  - groupable by (`--by FIELD`): "
+                         + "; ".join(f"`{k}`: {v}" for k, v in d["group_fields"].items()))
     lines += ["", "## Metrics", ""]
     for label, m in meta["metrics"].items():
         lines.append(f"- **{label}**: `{m['signature']}`")

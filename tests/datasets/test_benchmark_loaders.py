@@ -53,7 +53,9 @@ def test_qags_label_rule(loaded):
 def test_frank_counts(loaded, data_dir):
     recs = loaded["frank"].records
     assert len(recs) == 2246
-    assert Counter(r.meta["origin"] for r in recs) == {"cnndm": 1250, "bbc": 996}
+    # The official `dataset` field says "bbc" for XSum; meta origin uses the corpus names (as CLIFF does).
+    assert Counter(r.meta["origin"] for r in recs) == {"cnndm": 1250, "xsum": 996}
+    assert loaded["frank"].group_fields.keys() == {"origin", "system"}
     assert Counter(r.split for r in recs) == {"test": 1575, "val": 671}  # FRANK's "valid" is named val
     assert positives(recs, split="test") == 567  # Factuality == 1 (SummaC's sentence-level rule gives 529)
     assert "APPROXIMATE" in loaded["frank"].label_scales["consistent"].description
