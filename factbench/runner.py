@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from . import datasets as ds
+from . import engines
 from . import metrics as registry
 from .cache import Cache
 from .config import cache_dir
@@ -52,6 +53,9 @@ class RunConfig:
     use_cache: bool = True
     progress: bool = True
     command: str = ""
+    # Where batches are scored (factbench.engines): "local" or "ray", with the engine's options.
+    engine: str = "local"
+    engine_options: dict = field(default_factory=dict)
 
 
 def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
@@ -118,10 +122,17 @@ def run(cfg: RunConfig) -> Path:
 
     results: dict[str, dict[tuple[str, str], Result]] = {}
     timings: dict[str, dict] = {}
-    for label, metric in labels.items():
+    for metric in metrics:
         metric.cache = cache
-        results[label], timings[label] = _score_all(label, metric, records, out / "partial", cfg.progress)
-        timings[label]["cache"] = {k: v for k, v in cache.stats().items()}
+        metric.observed_by_runner = True
+    engine = engines.create(cfg.engine, **cfg.engine_options)
+    try:
+        engine.start(cfg, labels)
+        for label, metric in labels.items():
+            results[label], timings[label] = _score_all(label, metric, records, out / "partial", cfg.progress, engine)
+        engine_meta = engine.describe()
+    finally:
+        engine.close()
 
     ended = _now()
     meta = {
@@ -137,6 +148,7 @@ def run(cfg: RunConfig) -> Path:
         "machine": _machine(),
         "packages": {p: library_version(p) for p in PACKAGES},
         "cache": str(cache.path) if cache.path else None,
+        "engine": engine_meta,
         "datasets": [
             {
                 "name": d.name,
@@ -160,8 +172,9 @@ def run(cfg: RunConfig) -> Path:
     return out
 
 
-def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: Path, progress: bool):
-    """Score the records not yet in the partial file, appending each finished batch to it."""
+def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: Path, progress: bool, engine):
+    """Score the records not yet in the partial file on ``engine``, appending each finished batch to it
+    (in the order the engine finishes them; the run's files are written in record order at the end)."""
     from tqdm import tqdm
 
     signature = metric.signature()
@@ -175,9 +188,8 @@ def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: P
     with partial.open("a", encoding="utf-8") as fh, tqdm(
         total=len(records), initial=len(records) - len(todo), desc=label, disable=not progress, unit="summary"
     ) as bar:
-        for start in range(0, len(todo), metric.batch_size):
-            batch = todo[start : start + metric.batch_size]
-            out = metric.score(batch)
+        batches = (todo[start : start + metric.batch_size] for start in range(0, len(todo), metric.batch_size))
+        for batch, out in engine.score(label, metric, batches):
             if len(out) != len(batch):
                 raise RunError(f"metric {label}: score() returned {len(out)} results for a batch of {len(batch)}")
             for record, result in zip(batch, out):
@@ -185,6 +197,7 @@ def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: P
                 done[(record.dataset, record.example_id)] = result
                 fh.write(json.dumps({"signature": signature, **_result_row(record, label, signature, result)}) + "\n")
             fh.flush()
+            metric.observe(batch, out)
             bar.update(len(batch))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     timing = {
@@ -193,7 +206,7 @@ def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: P
         "wall_s": wall,
         "cpu_s": cpu,
         "summaries_per_s": len(todo) / wall if wall > 0 and todo else None,
-        "stages": metric.timer.as_dict(),
+        **engine.stats(label, metric),
         "settings": {k: metric.settings[k] for k in ("device", "dtype", "threads", "batch_size") if k in metric.settings},
     }
     return done, timing

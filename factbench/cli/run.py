@@ -59,7 +59,13 @@ def parse_columns(value: str | None) -> dict | None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Stage cache folder (default ~/.cache/factbench).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the stage cache.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet):
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where batches are scored: this process, or Ray actors.")
+@click.option("--ray-address", default=None, help="Ray cluster to join ('auto', host:port, ray://...); default: start a local Ray instance.")
+@click.option("--workers", type=int, default=None, help="Ray actors, each with its own copy of the models (default 1).")
+@click.option("--cpus-per-worker", type=float, default=None, help="CPUs each Ray actor reserves; its torch threads (default 1).")
+@click.option("--gpus-per-worker", type=float, default=None, help="GPUs each Ray actor reserves (default 0; 1 = one worker per GPU).")
+def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet,
+        engine, ray_address, workers, cpus_per_worker, gpus_per_worker):
     """Score DATASET(s) with METRICS and write a run directory with scores, tables and a summary."""
     from ..runner import RunConfig, run as run_
 
@@ -83,6 +89,9 @@ def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, se
         cache_dir=str(cache_dir) if cache_dir else None,
         use_cache=not no_cache,
         progress=not quiet,
+        engine=engine,
+        engine_options={"address": ray_address, "workers": workers, "cpus_per_worker": cpus_per_worker,
+                        "gpus_per_worker": gpus_per_worker},
         command="factbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     out = run_(cfg)

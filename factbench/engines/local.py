@@ -1,0 +1,52 @@
+"""The engine contract, and the local engine: every batch scored in this process, in order."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from ..metrics.base import Metric, Result
+from ..records import Record
+
+Scored = tuple[list[Record], list[Result]]
+
+
+class Engine:
+    """Where a run's batches are scored.
+
+    The runner calls :meth:`start` once with the run settings and its built metrics, then :meth:`score` per
+    metric, :meth:`stats` per metric after its batches, :meth:`describe` for ``run.json``, and :meth:`close`
+    at the end (also on error).
+    """
+
+    name = "engine"
+
+    def start(self, cfg, metrics: dict[str, Metric]) -> None:
+        """Prepare for a run of ``metrics`` (label -> metric as built on the driver)."""
+
+    def score(self, label: str, metric: Metric, batches: Iterable[list[Record]]) -> Iterator[Scored]:
+        """Yield ``(batch, results)`` for every batch, in any order, each batch exactly once."""
+        raise NotImplementedError
+
+    def stats(self, label: str, metric: Metric) -> dict:
+        """``{"stages": ..., "cache": ...}`` of ``label`` so far: the stage timers and cache counters."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """What ``run.json`` records about the engine."""
+        return {"name": self.name}
+
+    def close(self) -> None:
+        """Release workers; safe to call twice."""
+
+
+class LocalEngine(Engine):
+    """Scores in the calling process; the results are those of ``metric.score`` called batch by batch."""
+
+    name = "local"
+
+    def score(self, label: str, metric: Metric, batches: Iterable[list[Record]]) -> Iterator[Scored]:
+        for batch in batches:
+            yield batch, metric.score(batch)
+
+    def stats(self, label: str, metric: Metric) -> dict:
+        return {"stages": metric.timer.as_dict(), "cache": metric.cache.stats()}

@@ -1,0 +1,272 @@
+"""The Ray engine: long-lived actors that build the run's metrics once and score the batches they are sent.
+
+Why actors and not Ray Data: see the package docstring (:mod:`factbench.engines`).
+
+Each worker rebuilds the metrics from the run settings with :func:`factbench.runner.build_metrics`, exactly
+as the driver did, and the driver refuses to start when a worker's signatures differ from its own (another
+library version on another node would otherwise mix numbers in one run). Models load lazily on a worker's
+first batch and stay loaded. Each worker opens the stage cache of its own node (``--cache-dir`` or the
+default cache folder there; SQLite in WAL mode is safe for several workers on one host); ``run.json``
+lists, per worker, the node and the cache it used.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import warnings
+from typing import Iterable, Iterator
+
+from ..errors import ConfigError, FactbenchError, RunError
+from ..metrics.base import Metric
+from ..records import Record
+from .local import Engine, Scored
+
+INSTALL_HINT = "--engine ray needs Ray, which is not installed here: pip install 'factbench[ray]'"
+# Batches queued per worker beyond the one it is scoring, so that it never waits for the driver.
+QUEUED_PER_WORKER = 1
+
+
+def import_ray():
+    """The ``ray`` module, or a one-line ConfigError saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+    return ray
+
+
+class RayEngine(Engine):
+    """Scores batches on ``workers`` Ray actors.
+
+    Parameters
+    ----------
+    address : str, optional
+        ``None`` starts a local Ray instance (bound to 127.0.0.1, no dashboard) and stops it at the end;
+        ``"auto"`` joins the cluster this machine belongs to; else a Ray address (``host:port``,
+        ``ray://host:10001``). When this process is already connected to Ray, that connection is used.
+    workers : int
+        Number of actors.
+    cpus_per_worker, gpus_per_worker : float
+        Ray resources each actor reserves; a worker sets torch to ``max(1, int(cpus_per_worker))`` threads.
+    max_retries : int
+        How often a dead worker is restarted and its batch retried before the run fails.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int = 1, cpus_per_worker: float = 1.0,
+                 gpus_per_worker: float = 0.0, max_retries: int = 3):
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}")
+        if not cpus_per_worker > 0:
+            raise ConfigError(f"--cpus-per-worker must be above 0, got {cpus_per_worker}")
+        if gpus_per_worker < 0:
+            raise ConfigError(f"--gpus-per-worker must be 0 or more, got {gpus_per_worker}")
+        self.ray = import_ray()
+        self.address = address
+        self.workers = workers
+        self.cpus_per_worker = float(cpus_per_worker)
+        self.gpus_per_worker = float(gpus_per_worker)
+        self.max_retries = max_retries
+        self._started_ray = False
+        self._actors: list = []
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self, cfg, metrics: dict[str, Metric]) -> None:
+        ray = self.ray
+        if not ray.is_initialized():
+            self._connect()
+        self._check_resources()
+        worker_cls = ray.remote(_Worker)
+        spec = _worker_spec(cfg)
+        self._actors = [
+            worker_cls.options(
+                num_cpus=self.cpus_per_worker,
+                num_gpus=self.gpus_per_worker,
+                max_restarts=self.max_retries,
+                max_task_retries=self.max_retries,
+            ).remote(spec, max(1, int(self.cpus_per_worker)))
+            for _ in range(self.workers)
+        ]
+        expected = {label: m.signature() for label, m in metrics.items()}
+        for info in self._get([a.signatures.remote() for a in self._actors], "starting the workers"):
+            if info["signatures"] != expected:
+                differ = sorted(k for k in expected if info["signatures"].get(k) != expected[k])
+                raise RunError(
+                    f"worker on {info['host']} computes other numbers than this driver for {', '.join(differ)}: "
+                    f"signature {info['signatures'][differ[0]]!r} there, {expected[differ[0]]!r} here "
+                    "(install the same factbench and libraries on every node)"
+                )
+
+    def _connect(self) -> None:
+        ray = self.ray
+        if self.address is None:
+            # A private instance on this machine only: loopback address, no dashboard, no usage report.
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            needed = math.ceil(self.workers * self.cpus_per_worker)
+            ray.init(
+                address="local",
+                num_cpus=max(os.cpu_count() or 1, needed),
+                include_dashboard=False,
+                log_to_driver=False,
+                _node_ip_address="127.0.0.1",
+            )
+            self._started_ray = True
+        else:
+            ray.init(address=self.address, log_to_driver=False)
+
+    def _check_resources(self) -> None:
+        total = self.ray.cluster_resources()
+        for resource, each in (("CPU", self.cpus_per_worker), ("GPU", self.gpus_per_worker)):
+            needed, have = self.workers * each, total.get(resource, 0.0)
+            if needed > have:
+                message = (
+                    f"--workers {self.workers} x {each:g} {resource} per worker needs {needed:g} {resource}s; "
+                    f"the Ray cluster has {have:g}"
+                )
+                if self._started_ray:  # a local instance never grows
+                    raise RunError(message)
+                warnings.warn(message + " now: the run waits until the cluster grows", stacklevel=2)
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self.ray.kill(actor, no_restart=True)
+        self._actors = []
+        if self._started_ray and self.ray.is_initialized():
+            self.ray.shutdown()
+        self._started_ray = False
+
+    # -- scoring ---------------------------------------------------------------------------------------
+
+    def score(self, label: str, metric: Metric, batches: Iterable[list[Record]]) -> Iterator[Scored]:
+        ray = self.ray
+        todo = iter(batches)
+        pending: dict = {}  # object ref -> (batch, worker index)
+        load = [0] * len(self._actors)
+        exhausted = False
+        while True:
+            while not exhausted and min(load) <= QUEUED_PER_WORKER:
+                batch = next(todo, None)
+                if batch is None:
+                    exhausted = True
+                    break
+                worker = load.index(min(load))
+                pending[self._actors[worker].score.remote(label, batch)] = (batch, worker)
+                load[worker] += 1
+            if not pending:
+                return
+            [ref], _ = ray.wait(list(pending), num_returns=1)
+            batch, worker = pending.pop(ref)
+            load[worker] -= 1
+            yield batch, self._get(ref, f"metric {label}: scoring the batch of {batch[0].example_id}")
+
+    def _get(self, refs, what: str):
+        """``ray.get`` with Ray's failures turned into factbench errors (a metric's own error unchanged)."""
+        ray = self.ray
+        try:
+            return ray.get(refs)
+        except ray.exceptions.RayActorError as exc:
+            raise RunError(
+                f"{what}: a worker died and was restarted {self.max_retries} times without finishing "
+                f"({type(exc).__name__}); see the Ray logs of the node"
+            ) from exc
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, (FactbenchError, KeyboardInterrupt)):
+                raise cause from None
+            raise RunError(f"{what}: {type(cause).__name__ if cause else 'error'} on a Ray worker: {cause or exc}") from exc
+
+    # -- accounting ------------------------------------------------------------------------------------
+
+    def stats(self, label: str, metric: Metric) -> dict:
+        """Stage timers of ``label`` and cache counters, summed over the workers (wall and CPU seconds are
+        worker seconds, so with N busy workers they add up to about N times the run's wall time)."""
+        parts = self._get([a.stats.remote(label) for a in self._actors], "collecting the workers' timings")
+        return {"stages": _sum_nested([p["stages"] for p in parts]), "cache": _sum_nested([p["cache"] for p in parts])}
+
+    def describe(self) -> dict:
+        info = self._get([a.info.remote() for a in self._actors], "collecting the workers' descriptions")
+        return {
+            "name": self.name,
+            "address": self.address or "local",
+            "workers": self.workers,
+            "cpus_per_worker": self.cpus_per_worker,
+            "gpus_per_worker": self.gpus_per_worker,
+            "ray": self.ray.__version__,
+            # Which node and which stage cache each worker used; "restarted" if Ray had to restart it.
+            "worker_nodes": info,
+        }
+
+
+class _Worker:
+    """A Ray actor: the run's metrics, built once, and a stage cache on its node."""
+
+    def __init__(self, spec: dict, threads: int):
+        import torch
+
+        torch.set_num_threads(threads)
+        from ..cache import Cache
+        from ..config import cache_dir
+        from ..runner import RunConfig, build_metrics
+
+        cfg = RunConfig(datasets=[], out_dir=".", **spec)
+        self.metrics = dict(zip(cfg.metrics, build_metrics(cfg)))
+        self.cache_path = None
+        if cfg.use_cache:
+            self.cache_path = str(os.path.join(cfg.cache_dir or cache_dir(), "cache.sqlite"))
+        self.cache = Cache(self.cache_path)
+        for m in self.metrics.values():
+            m.cache = self.cache
+
+    def signatures(self) -> dict:
+        return {"host": socket.gethostname(), "signatures": {k: m.signature() for k, m in self.metrics.items()}}
+
+    def score(self, label: str, batch: list[Record]):
+        return self.metrics[label].score(batch)
+
+    def stats(self, label: str) -> dict:
+        return {"stages": self.metrics[label].timer.as_dict(), "cache": self.cache.stats()}
+
+    def info(self) -> dict:
+        import ray
+
+        context = ray.get_runtime_context()
+        return {
+            "node_id": context.get_node_id(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "cache": self.cache_path,
+            "restarted": bool(context.was_current_actor_reconstructed),
+        }
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def _worker_spec(cfg) -> dict:
+    """The run settings a worker needs to build the same metrics; paths made absolute for its other cwd."""
+    absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731
+    return {
+        "metrics": list(cfg.metrics),
+        "settings": cfg.settings,
+        "profile": cfg.profile,
+        "seed": cfg.seed,
+        "data_dir": absolute(cfg.data_dir),
+        "cache_dir": absolute(cfg.cache_dir),
+        "use_cache": cfg.use_cache,
+    }
+
+
+def _sum_nested(parts: list[dict]) -> dict:
+    """Sum dicts of numbers (or of dicts of numbers) key by key."""
+    out: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict):
+                out[key] = _sum_nested([out.get(key, {}), value])
+            else:
+                out[key] = out.get(key, 0) + value
+    return out
