@@ -113,6 +113,7 @@ def run(cfg: RunConfig) -> Path:
         raise ConfigError("nothing to score: the selection is empty")
     metrics = build_metrics(cfg)
     labels = dict(zip(cfg.metrics, metrics))
+    engine = engines.create(cfg.engine, **cfg.engine_options)
 
     out = Path(cfg.out_dir)
     if (out / "run.json").exists():
@@ -125,7 +126,6 @@ def run(cfg: RunConfig) -> Path:
     for metric in metrics:
         metric.cache = cache
         metric.observed_by_runner = True
-    engine = engines.create(cfg.engine, **cfg.engine_options)
     try:
         engine.start(cfg, labels)
         for label, metric in labels.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import warnings
 from typing import Iterable, Iterator
 
@@ -28,8 +29,16 @@ INSTALL_HINT = "--engine ray needs Ray, which is not installed here: pip install
 QUEUED_PER_WORKER = 1
 
 
-def import_ray():
-    """The ``ray`` module, or a one-line ConfigError saying how to install it."""
+def import_ray(local: bool = False):
+    """The ``ray`` module, or a one-line ConfigError saying how to install it.
+
+    ``local``: the caller will start a private instance, so Ray is told, before it is first imported, to use
+    the loopback address as the node address; its servers then listen on 127.0.0.1 only (by default they
+    take the machine's outward address).
+    """
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # read once, when ray is imported
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
     except ImportError:
@@ -64,13 +73,13 @@ class RayEngine(Engine):
             raise ConfigError(f"--cpus-per-worker must be above 0, got {cpus_per_worker}")
         if gpus_per_worker < 0:
             raise ConfigError(f"--gpus-per-worker must be 0 or more, got {gpus_per_worker}")
-        self.ray = import_ray()
+        self.ray = import_ray(local=address is None)
         self.address = address
         self.workers = workers
         self.cpus_per_worker = float(cpus_per_worker)
         self.gpus_per_worker = float(gpus_per_worker)
         self.max_retries = max_retries
-        self._started_ray = False
+        self._connected = False  # this engine called ray.init, so it disconnects (and stops a local instance)
         self._actors: list = []
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -105,7 +114,6 @@ class RayEngine(Engine):
         ray = self.ray
         if self.address is None:
             # A private instance on this machine only: loopback address, no dashboard, no usage report.
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             needed = math.ceil(self.workers * self.cpus_per_worker)
             ray.init(
                 address="local",
@@ -114,9 +122,9 @@ class RayEngine(Engine):
                 log_to_driver=False,
                 _node_ip_address="127.0.0.1",
             )
-            self._started_ray = True
         else:
             ray.init(address=self.address, log_to_driver=False)
+        self._connected = True
 
     def _check_resources(self) -> None:
         total = self.ray.cluster_resources()
@@ -127,7 +135,7 @@ class RayEngine(Engine):
                     f"--workers {self.workers} x {each:g} {resource} per worker needs {needed:g} {resource}s; "
                     f"the Ray cluster has {have:g}"
                 )
-                if self._started_ray:  # a local instance never grows
+                if self._connected and self.address is None:  # a local instance never grows
                     raise RunError(message)
                 warnings.warn(message + " now: the run waits until the cluster grows", stacklevel=2)
 
@@ -135,9 +143,9 @@ class RayEngine(Engine):
         for actor in self._actors:
             self.ray.kill(actor, no_restart=True)
         self._actors = []
-        if self._started_ray and self.ray.is_initialized():
+        if self._connected and self.ray.is_initialized():
             self.ray.shutdown()
-        self._started_ray = False
+        self._connected = False
 
     # -- scoring ---------------------------------------------------------------------------------------
 
@@ -234,12 +242,15 @@ class _Worker:
         import ray
 
         context = ray.get_runtime_context()
+        with warnings.catch_warnings():  # Ray's own method reads its deprecated actor_id property
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = bool(context.was_current_actor_reconstructed)
         return {
             "node_id": context.get_node_id(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "cache": self.cache_path,
-            "restarted": bool(context.was_current_actor_reconstructed),
+            "restarted": restarted,
         }
 
     def pid(self) -> int:

@@ -5,6 +5,7 @@ against factbench), byte for byte, and its bookkeeping (no record lost, none twi
 engine's numbers are what the metrics' own tests check for correctness.
 """
 
+import ipaddress
 import json
 import os
 import signal
@@ -152,3 +153,46 @@ def test_a_worker_with_other_signatures_is_refused(tmp_path, monkeypatch):
     with pytest.raises(RunError, match="computes other numbers than this driver for qags"):
         run(config(tmp_path / "run", metrics=("qags",), profile="tiny", engine="ray", workers=1))
     assert not (tmp_path / "run" / "partial" / "qags.jsonl").exists()
+
+
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """The local addresses of the TCP sockets that ``pids`` listen on, read from /proc (Linux)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:  # a process that ended meanwhile
+            continue
+    addresses = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                raw = bytes.fromhex(fields[1].split(":")[0])
+                # /proc prints each 32-bit word little-endian
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, width // 2, 4))
+                address = ipaddress.ip_address(words)
+                addresses.add(str(getattr(address, "ipv4_mapped", None) or address))
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux /proc")
+def test_the_ray_instance_listens_on_loopback_only():
+    """Every socket the instance's processes (GCS, raylet, agents, workers, this driver) listen on is bound to
+    127.0.0.1 (or its IPv4-mapped IPv6 form, ::ffff:127.0.0.1), none to 0.0.0.0, :: or the machine's address."""
+    session = ray._private.worker._global_node.get_session_dir_path()
+    pids = {os.getpid()}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if session.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    pids.add(int(entry))
+            except OSError:
+                continue
+    assert len(pids) >= 3  # the driver, the GCS and the raylet at least
+    addresses = _listening_addresses(pids)
+    assert addresses == {"127.0.0.1"}
+    assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
