@@ -21,6 +21,7 @@ from pathlib import Path
 from . import __version__
 from . import datasets as ds
 from . import engines
+from .engines import shard
 from . import metrics as registry
 from .cache import Cache
 from .config import cache_dir
@@ -56,6 +57,8 @@ class RunConfig:
     # Where batches are scored (factbench.engines): "local" or "ray", with the engine's options.
     engine: str = "local"
     engine_options: dict = field(default_factory=dict)
+    # (I, N): score only shard I of N (factbench.engines.shard), for `factbench merge` to join.
+    shard: tuple[int, int] | None = None
 
 
 def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
@@ -108,9 +111,13 @@ def run(cfg: RunConfig) -> Path:
         if any(d.name == dataset.name for d, _ in selected):
             raise ConfigError(f"dataset {dataset.name!r} is named twice")
         selected.append((dataset, select(dataset, cfg.split, cfg.limit)))
+    shard_info = None
+    if cfg.shard:
+        selected, shard_info = shard.take(selected, *cfg.shard)
     records = [r for _, recs in selected for r in recs]
     if not records:
-        raise ConfigError("nothing to score: the selection is empty")
+        where = f"shard {cfg.shard[0]}/{cfg.shard[1]} of " if cfg.shard else ""
+        raise ConfigError(f"nothing to score: {where}the selection is empty")
     metrics = build_metrics(cfg)
     labels = dict(zip(cfg.metrics, metrics))
     engine = engines.create(cfg.engine, **cfg.engine_options)
@@ -149,6 +156,7 @@ def run(cfg: RunConfig) -> Path:
         "packages": {p: library_version(p) for p in PACKAGES},
         "cache": str(cache.path) if cache.path else None,
         "engine": engine_meta,
+        "shard": {"index": cfg.shard[0], "count": cfg.shard[1]} if cfg.shard else None,
         "datasets": [
             {
                 "name": d.name,
@@ -164,6 +172,8 @@ def run(cfg: RunConfig) -> Path:
     }
     _write_results(out, records, labels, results)
     write_json(out / "timings.json", {"peak_memory_mb": peak_memory_mb(), "metrics": timings})
+    if shard_info:
+        shard.write_shard_file(out, shard_info)
     write_json(out / "run.json", meta)
     from .report import write_reports
 

@@ -10,7 +10,7 @@ import click
 from ..errors import FactbenchError
 
 # Modules that attach commands to ``main`` when imported.
-_COMMAND_MODULES = ("run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress")
+_COMMAND_MODULES = ("run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress", "merge")
 
 
 class _Group(click.Group):

@@ -64,9 +64,11 @@ def parse_columns(value: str | None) -> dict | None:
 @click.option("--workers", type=int, default=None, help="Ray actors, each with its own copy of the models (default 1).")
 @click.option("--cpus-per-worker", type=float, default=None, help="CPUs each Ray actor reserves; its torch threads (default 1).")
 @click.option("--gpus-per-worker", type=float, default=None, help="GPUs each Ray actor reserves (default 0; 1 = one worker per GPU).")
+@click.option("--shard", "shard_", default=None, metavar="I/N", help="Only shard I of N (0-based, by a hash of dataset and example id); join shards with `factbench merge`.")
 def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet,
-        engine, ray_address, workers, cpus_per_worker, gpus_per_worker):
+        engine, ray_address, workers, cpus_per_worker, gpus_per_worker, shard_):
     """Score DATASET(s) with METRICS and write a run directory with scores, tables and a summary."""
+    from ..engines.shard import parse_shard
     from ..runner import RunConfig, run as run_
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -92,6 +94,7 @@ def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, se
         engine=engine,
         engine_options={"address": ray_address, "workers": workers, "cpus_per_worker": cpus_per_worker,
                         "gpus_per_worker": gpus_per_worker},
+        shard=parse_shard(shard_) if shard_ else None,
         command="factbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
     out = run_(cfg)

@@ -50,3 +50,15 @@ class LocalEngine(Engine):
 
     def stats(self, label: str, metric: Metric) -> dict:
         return {"stages": metric.timer.as_dict(), "cache": metric.cache.stats()}
+
+
+def sum_nested(parts: list[dict]) -> dict:
+    """Sum dicts of numbers (or of dicts of numbers) key by key."""
+    out: dict = {}
+    for part in parts:
+        for key, value in part.items():
+            if isinstance(value, dict):
+                out[key] = sum_nested([out.get(key, {}), value])
+            else:
+                out[key] = out.get(key, 0) + value
+    return out

@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 from ..errors import ConfigError, FactbenchError, RunError
 from ..metrics.base import Metric
 from ..records import Record
-from .local import Engine, Scored
+from .local import Engine, Scored, sum_nested
 
 INSTALL_HINT = "--engine ray needs Ray, which is not installed here: pip install 'factbench[ray]'"
 # Batches queued per worker beyond the one it is scoring, so that it never waits for the driver.
@@ -193,7 +193,7 @@ class RayEngine(Engine):
         """Stage timers of ``label`` and cache counters, summed over the workers (wall and CPU seconds are
         worker seconds, so with N busy workers they add up to about N times the run's wall time)."""
         parts = self._get([a.stats.remote(label) for a in self._actors], "collecting the workers' timings")
-        return {"stages": _sum_nested([p["stages"] for p in parts]), "cache": _sum_nested([p["cache"] for p in parts])}
+        return {"stages": sum_nested([p["stages"] for p in parts]), "cache": sum_nested([p["cache"] for p in parts])}
 
     def describe(self) -> dict:
         info = self._get([a.info.remote() for a in self._actors], "collecting the workers' descriptions")
@@ -269,15 +269,3 @@ def _worker_spec(cfg) -> dict:
         "cache_dir": absolute(cfg.cache_dir),
         "use_cache": cfg.use_cache,
     }
-
-
-def _sum_nested(parts: list[dict]) -> dict:
-    """Sum dicts of numbers (or of dicts of numbers) key by key."""
-    out: dict = {}
-    for part in parts:
-        for key, value in part.items():
-            if isinstance(value, dict):
-                out[key] = _sum_nested([out.get(key, {}), value])
-            else:
-                out[key] = out.get(key, 0) + value
-    return out
