@@ -22,6 +22,7 @@ from . import __version__
 from . import datasets as ds
 from . import engines
 from .engines import shard
+from .engines.stream import Chain, Selection, batched
 from . import metrics as registry
 from .cache import Cache
 from .config import cache_dir
@@ -61,19 +62,15 @@ class RunConfig:
     shard: tuple[int, int] | None = None
 
 
-def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
-    records = dataset.records
+def select(dataset: Dataset, split: str | None, limit: int | None, shard: tuple[int, int] | None = None) -> Selection:
+    """The records of ``dataset`` to score, as a lazy, re-iterable :class:`~factbench.engines.stream.Selection`."""
     if split:
-        if split not in dataset.splits():
-            raise ConfigError(
-                f"dataset {dataset.name!r} has no split {split!r}; splits: {', '.join(dataset.splits())}"
-            )
-        records = [r for r in records if r.split == split]
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError("--limit must be at least 1")
-        records = records[:limit]
-    return records
+        splits = getattr(dataset.records, "splits", None) or dataset.splits()
+        if split not in splits:
+            raise ConfigError(f"dataset {dataset.name!r} has no split {split!r}; splits: {', '.join(splits)}")
+    if limit is not None and limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return Selection(dataset.records, split, limit, shard)
 
 
 def build_metrics(cfg: RunConfig) -> list[Metric]:
@@ -105,17 +102,16 @@ def build_metrics(cfg: RunConfig) -> list[Metric]:
 def run(cfg: RunConfig) -> Path:
     """Score every selected record with every metric; write and return the run directory."""
     started = _now()
-    selected: list[tuple[Dataset, list[Record]]] = []
+    selected: list[tuple[Dataset, Selection]] = []
     for name in cfg.datasets:
-        dataset = ds.load(name, cfg.data_dir, columns=cfg.columns)
+        dataset = ds.load(name, cfg.data_dir, columns=cfg.columns, stream=True)
         if any(d.name == dataset.name for d, _ in selected):
             raise ConfigError(f"dataset {dataset.name!r} is named twice")
-        selected.append((dataset, select(dataset, cfg.split, cfg.limit)))
-    shard_info = None
-    if cfg.shard:
-        selected, shard_info = shard.take(selected, *cfg.shard)
-    records = [r for _, recs in selected for r in recs]
-    if not records:
+        selected.append((dataset, select(dataset, cfg.split, cfg.limit, cfg.shard)))
+    shard_info = shard.shard_info(selected, *cfg.shard) if cfg.shard else None
+    # Read lazily: files are read again on each pass, so memory does not grow with the number of records.
+    records = Chain([recs for _, recs in selected])
+    if not len(records):
         where = f"shard {cfg.shard[0]}/{cfg.shard[1]} of " if cfg.shard else ""
         raise ConfigError(f"nothing to score: {where}the selection is empty")
     metrics = build_metrics(cfg)
@@ -128,7 +124,7 @@ def run(cfg: RunConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     cache = Cache(Path(cfg.cache_dir or cache_dir()) / "cache.sqlite" if cfg.use_cache else None)
 
-    results: dict[str, dict[tuple[str, str], Result]] = {}
+    results: dict[str, dict[tuple[str, str], int]] = {}
     timings: dict[str, dict] = {}
     for metric in metrics:
         metric.cache = cache
@@ -170,7 +166,7 @@ def run(cfg: RunConfig) -> Path:
         ],
         "metrics": {label: m.describe() for label, m in labels.items()},
     }
-    _write_results(out, records, labels, results)
+    _write_results(out, records, labels, results, out / "partial")
     write_json(out / "timings.json", {"peak_memory_mb": peak_memory_mb(), "metrics": timings})
     if shard_info:
         shard.write_shard_file(out, shard_info)
@@ -182,44 +178,61 @@ def run(cfg: RunConfig) -> Path:
     return out
 
 
-def _score_all(label: str, metric: Metric, records: list[Record], partial_dir: Path, progress: bool, engine):
+def _score_all(label: str, metric: Metric, records: Chain, partial_dir: Path, progress: bool, engine):
     """Score the records not yet in the partial file on ``engine``, appending each finished batch to it
-    (in the order the engine finishes them; the run's files are written in record order at the end)."""
+    (in the order the engine finishes them; the run's files are written in record order at the end).
+
+    Returns the byte offset in the partial file of every finished record's result, and the timings.
+    """
     from tqdm import tqdm
 
     signature = metric.signature()
-    partial = partial_dir / f"{label.replace(':', '_')}.jsonl"
+    partial = _partial_path(partial_dir, label)
     done = _read_partial(partial, signature)
-    wanted = {(r.dataset, r.example_id) for r in records}
-    done = {k: v for k, v in done.items() if k in wanted}
-    todo = [r for r in records if (r.dataset, r.example_id) not in done]
+    total = len(records)
+    resumed = sum(1 for r in records if (r.dataset, r.example_id) in done)
+    todo = (r for r in records if (r.dataset, r.example_id) not in done)
     partial_dir.mkdir(parents=True, exist_ok=True)
+    scored = 0
     wall, cpu = time.perf_counter(), time.process_time()
-    with partial.open("a", encoding="utf-8") as fh, tqdm(
-        total=len(records), initial=len(records) - len(todo), desc=label, disable=not progress, unit="summary"
+    with partial.open("ab") as fh, tqdm(
+        total=total, initial=resumed, desc=label, disable=not progress, unit="summary"
     ) as bar:
-        batches = (todo[start : start + metric.batch_size] for start in range(0, len(todo), metric.batch_size))
-        for batch, out in engine.score(label, metric, batches):
+        if fh.tell() and not _ends_with_newline(partial):  # an interruption cut the last line short
+            fh.write(b"\n")
+        for batch, out in engine.score(label, metric, batched(todo, metric.batch_size)):
             if len(out) != len(batch):
                 raise RunError(f"metric {label}: score() returned {len(out)} results for a batch of {len(batch)}")
             for record, result in zip(batch, out):
                 _check_result(label, metric, record, result)
-                done[(record.dataset, record.example_id)] = result
-                fh.write(json.dumps({"signature": signature, **_result_row(record, label, signature, result)}) + "\n")
+                done[(record.dataset, record.example_id)] = fh.tell()
+                row = {"signature": signature, **_result_row(record, label, signature, result)}
+                fh.write((json.dumps(row) + "\n").encode("utf-8"))
             fh.flush()
             metric.observe(batch, out)
+            scored += len(batch)
             bar.update(len(batch))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     timing = {
-        "summaries": len(todo),
-        "resumed": len(records) - len(todo),
+        "summaries": scored,
+        "resumed": resumed,
         "wall_s": wall,
         "cpu_s": cpu,
-        "summaries_per_s": len(todo) / wall if wall > 0 and todo else None,
+        "summaries_per_s": scored / wall if wall > 0 and scored else None,
         **engine.stats(label, metric),
         "settings": {k: metric.settings[k] for k in ("device", "dtype", "threads", "batch_size") if k in metric.settings},
     }
     return done, timing
+
+
+def _partial_path(partial_dir: Path, label: str) -> Path:
+    return partial_dir / f"{label.replace(':', '_')}.jsonl"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
 
 
 def _check_result(label: str, metric: Metric, record: Record, result: Result) -> None:
@@ -245,42 +258,58 @@ def _result_row(record: Record, label: str, signature: str, result: Result) -> d
     }
 
 
-def _read_partial(path: Path, signature: str) -> dict[tuple[str, str], Result]:
-    """Results a previous, interrupted run finished with the same metric signature."""
-    done: dict[tuple[str, str], Result] = {}
+def _read_partial(path: Path, signature: str) -> dict[tuple[str, str], int]:
+    """Where in the partial file each result of a previous, interrupted run with the same metric signature
+    starts (the last one wins); the results themselves stay on disk until the run's files are written."""
+    done: dict[tuple[str, str], int] = {}
     if not path.exists():
         return done
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
+        at = 0
         for line in fh:
+            start, at = at, at + len(line)
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:  # the line an interruption cut short
                 continue
             if row.get("signature") != signature:
                 continue
-            done[(row["dataset"], row["example_id"])] = Result(row["scores"], row["details"], row["missing"])
+            done[(row["dataset"], row["example_id"])] = start
     return done
 
 
-def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], results) -> None:
+def _stored_result(fh, offset: int) -> Result:
+    fh.seek(offset)
+    row = json.loads(fh.readline())
+    return Result(row["scores"], row["details"], row["missing"])
+
+
+def _write_results(out: Path, records: Chain, labels: dict[str, Metric], results, partial_dir: Path) -> None:
+    """results.jsonl and scores.csv in record order, streaming the records and reading each result back
+    from the partial files, so that only the offsets are held in memory."""
     label_names = sorted({name for r in records for name in r.labels})
     score_names = [n for m in labels.values() for n in m.score_names]
-    with atomic_open(out / "results.jsonl") as fh:
-        for label, metric in labels.items():
-            signature = metric.signature()
-            for r in records:
-                row = _result_row(r, label, signature, results[label][(r.dataset, r.example_id)])
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with atomic_open(out / "scores.csv", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*KEY_COLUMNS, *(f"label:{n}" for n in label_names), *score_names])
-        for r in records:
-            row = [r.dataset, r.split, r.example_id, r.doc_id, r.system]
-            row += [r.labels.get(n, "") for n in label_names]
+    partials = {label: _partial_path(partial_dir, label).open("rb") for label in labels}
+    try:
+        with atomic_open(out / "results.jsonl") as fh:
             for label, metric in labels.items():
-                res = results[label][(r.dataset, r.example_id)]
-                row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
-            writer.writerow(row)
+                signature = metric.signature()
+                for r in records:
+                    result = _stored_result(partials[label], results[label][(r.dataset, r.example_id)])
+                    fh.write(json.dumps(_result_row(r, label, signature, result), ensure_ascii=False) + "\n")
+        with atomic_open(out / "scores.csv", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([*KEY_COLUMNS, *(f"label:{n}" for n in label_names), *score_names])
+            for r in records:
+                row = [r.dataset, r.split, r.example_id, r.doc_id, r.system]
+                row += [r.labels.get(n, "") for n in label_names]
+                for label, metric in labels.items():
+                    res = _stored_result(partials[label], results[label][(r.dataset, r.example_id)])
+                    row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
+                writer.writerow(row)
+    finally:
+        for fh in partials.values():
+            fh.close()
 
 
 def _now() -> str:

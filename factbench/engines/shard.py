@@ -44,18 +44,12 @@ def shard_of(dataset: str, example_id: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
-def take(selected: list, index: int, count: int) -> tuple[list, dict]:
-    """Keep the records of shard ``index`` of ``count`` from ``[(dataset, records), ...]``.
-
-    Returns the filtered list and the ``shard.json`` content.
-    """
-    kept, info = [], {"index": index, "count": count, "selected": {}, "positions": {}}
-    for dataset, records in selected:
-        mine = [(i, r) for i, r in enumerate(records) if shard_of(r.dataset, r.example_id, count) == index]
-        kept.append((dataset, [r for _, r in mine]))
-        info["selected"][dataset.name] = len(records)
-        info["positions"][dataset.name] = [i for i, _ in mine]
-    return kept, info
+def shard_info(selected: list, index: int, count: int) -> dict:
+    """The ``shard.json`` content of shard ``index`` of ``count`` of ``[(dataset, Selection), ...]``."""
+    info = {"index": index, "count": count, "selected": {}, "positions": {}}
+    for dataset, selection in selected:
+        info["selected"][dataset.name], info["positions"][dataset.name] = selection.shard_positions()
+    return info
 
 
 def write_shard_file(run_dir: Path, info: dict) -> None:
