@@ -178,7 +178,7 @@ def run(cfg: RunConfig) -> Path:
     return out
 
 
-def _score_all(label: str, metric: Metric, records: Chain, partial_dir: Path, progress: bool, engine):
+def _score_all(label: str, metric: Metric, records: Chain, partial_dir: Path, progress: bool, engine=None):
     """Score the records not yet in the partial file on ``engine``, appending each finished batch to it
     (in the order the engine finishes them; the run's files are written in record order at the end).
 
@@ -186,6 +186,7 @@ def _score_all(label: str, metric: Metric, records: Chain, partial_dir: Path, pr
     """
     from tqdm import tqdm
 
+    engine = engine or engines.LocalEngine()
     signature = metric.signature()
     partial = _partial_path(partial_dir, label)
     done = _read_partial(partial, signature)

@@ -40,8 +40,12 @@ from .local import Engine, LocalEngine
 ENGINES = ("local", "ray")
 
 
-def create(name: str, **options) -> Engine:
+def create(name: str, setup=None, **options) -> Engine:
     """The engine called ``name`` (``local`` or ``ray``); ``options`` go to its constructor.
+
+    ``setup``, if given, is called with the run's ``{label: metric}`` once the metrics are built where they
+    score: in this process (local) or in each worker (ray; then it must be picklable). Benchmarks use it to
+    load models before timing and to instrument metrics; it must not change what a metric computes.
 
     Raises
     ------
@@ -52,11 +56,11 @@ def create(name: str, **options) -> Engine:
         given = {k: v for k, v in options.items() if v is not None}
         if given:
             raise ConfigError(f"--engine local takes none of {', '.join(sorted(given))} (they are Ray options)")
-        return LocalEngine()
+        return LocalEngine(setup)
     if name == "ray":
         from .ray_actors import RayEngine
 
-        return RayEngine(**{k: v for k, v in options.items() if v is not None})
+        return RayEngine(setup=setup, **{k: v for k, v in options.items() if v is not None})
     raise ConfigError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")
 
 

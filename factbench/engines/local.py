@@ -20,8 +20,13 @@ class Engine:
 
     name = "engine"
 
+    def __init__(self, setup=None):
+        self.setup = setup
+
     def start(self, cfg, metrics: dict[str, Metric]) -> None:
         """Prepare for a run of ``metrics`` (label -> metric as built on the driver)."""
+        if self.setup is not None:
+            self.setup(metrics)
 
     def score(self, label: str, metric: Metric, batches: Iterable[list[Record]]) -> Iterator[Scored]:
         """Yield ``(batch, results)`` for every batch, in any order, each batch exactly once."""

@@ -61,18 +61,21 @@ class RayEngine(Engine):
         Ray resources each actor reserves; a worker sets torch to ``max(1, int(cpus_per_worker))`` threads.
     max_retries : int
         How often a dead worker is restarted and its batch retried before the run fails.
+    setup : callable, optional
+        See :func:`factbench.engines.create`; called in each worker, after its metrics are built.
     """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int = 1, cpus_per_worker: float = 1.0,
-                 gpus_per_worker: float = 0.0, max_retries: int = 3):
+                 gpus_per_worker: float = 0.0, max_retries: int = 3, setup=None):
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
         if not cpus_per_worker > 0:
             raise ConfigError(f"--cpus-per-worker must be above 0, got {cpus_per_worker}")
         if gpus_per_worker < 0:
             raise ConfigError(f"--gpus-per-worker must be 0 or more, got {gpus_per_worker}")
+        super().__init__(setup)
         self.ray = import_ray(local=address is None)
         self.address = address
         self.workers = workers
@@ -97,7 +100,7 @@ class RayEngine(Engine):
                 num_gpus=self.gpus_per_worker,
                 max_restarts=self.max_retries,
                 max_task_retries=self.max_retries,
-            ).remote(spec, max(1, int(self.cpus_per_worker)))
+            ).remote(spec, max(1, int(self.cpus_per_worker)), self.setup)
             for _ in range(self.workers)
         ]
         expected = {label: m.signature() for label, m in metrics.items()}
@@ -212,7 +215,7 @@ class RayEngine(Engine):
 class _Worker:
     """A Ray actor: the run's metrics, built once, and a stage cache on its node."""
 
-    def __init__(self, spec: dict, threads: int):
+    def __init__(self, spec: dict, threads: int, setup=None):
         import torch
 
         torch.set_num_threads(threads)
@@ -228,6 +231,8 @@ class _Worker:
         self.cache = Cache(self.cache_path)
         for m in self.metrics.values():
             m.cache = self.cache
+        if setup is not None:
+            setup(self.metrics)
 
     def signatures(self) -> dict:
         return {"host": socket.gethostname(), "signatures": {k: m.signature() for k, m in self.metrics.items()}}
