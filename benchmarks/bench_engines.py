@@ -117,6 +117,8 @@ def throughput(args) -> dict:
     from factbench.runner import RunConfig, run
 
     torch.set_num_threads(1)
+    # The arch tokenizers are trained in this process before Ray forks its workers.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     records = ds.load("qags-cnndm", args.data_dir).records
     WARMUP.append(records[args.n])  # a record outside the measured ones
     texts = corpus_texts(args.data_dir)

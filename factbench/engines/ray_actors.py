@@ -90,7 +90,11 @@ class RayEngine(Engine):
     def start(self, cfg, metrics: dict[str, Metric]) -> None:
         ray = self.ray
         if not ray.is_initialized():
-            self._connect()
+            try:
+                self._connect()
+            except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; the user needs one line
+                where = "start a local Ray instance" if self.address is None else f"join the Ray cluster at {self.address}"
+                raise RunError(f"could not {where}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
         self._check_resources()
         worker_cls = ray.remote(_Worker)
         spec = _worker_spec(cfg)
@@ -180,9 +184,10 @@ class RayEngine(Engine):
         try:
             return ray.get(refs)
         except ray.exceptions.RayActorError as exc:
+            # A worker that cannot start (its constructor raised) or that died more often than it may be restarted.
+            cause = next((line.strip() for line in reversed(str(exc).splitlines()) if "Error" in line), type(exc).__name__)
             raise RunError(
-                f"{what}: a worker died and was restarted {self.max_retries} times without finishing "
-                f"({type(exc).__name__}); see the Ray logs of the node"
+                f"{what}: a Ray worker died and could not be restarted (up to {self.max_retries} restarts): {cause}"
             ) from exc
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
@@ -194,7 +199,8 @@ class RayEngine(Engine):
 
     def stats(self, label: str, metric: Metric) -> dict:
         """Stage timers of ``label`` and cache counters, summed over the workers (wall and CPU seconds are
-        worker seconds, so with N busy workers they add up to about N times the run's wall time)."""
+        worker seconds, so with N busy workers they add up to about N times the run's wall time). A worker
+        that Ray restarted counts from its restart: the work of the process that died is not in them."""
         parts = self._get([a.stats.remote(label) for a in self._actors], "collecting the workers' timings")
         return {"stages": sum_nested([p["stages"] for p in parts]), "cache": sum_nested([p["cache"] for p in parts])}
 

@@ -196,3 +196,14 @@ def test_the_ray_instance_listens_on_loopback_only():
     addresses = _listening_addresses(pids)
     assert addresses == {"127.0.0.1"}
     assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
+
+
+def test_a_worker_that_cannot_start_is_one_error_naming_why(tmp_path, monkeypatch):
+    """A worker whose constructor raises (here: it is told to build a metric that does not exist) stops the run
+    with a RunError that carries the worker's own error, not a generic 'actor died'."""
+    from factbench.engines import ray_actors
+
+    spec = ray_actors._worker_spec
+    monkeypatch.setattr(ray_actors, "_worker_spec", lambda cfg: {**spec(cfg), "metrics": ["nosuchmetric"]})
+    with pytest.raises(RunError, match="starting the workers: a Ray worker died.*unknown metric 'nosuchmetric'"):
+        run(config(tmp_path / "run", engine="ray", workers=1))
