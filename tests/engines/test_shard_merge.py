@@ -33,6 +33,15 @@ def run_args(mine, out, *extra):
             "--out", out, *extra]
 
 
+def test_docstring_examples():
+    import doctest
+
+    from factbench.engines import shard
+
+    result = doctest.testmod(shard)
+    assert result.attempted > 0 and result.failed == 0
+
+
 def test_shard_of_follows_sha256_of_dataset_nul_id():
     # printf 'sample\0s1-library:faithful' | sha256sum -> 8c40f06a1ad3a507... ; 0x8c40f06a1ad3a507 % 4 == 3
     assert shard_of("sample", "s1-library:faithful", 4) == 3
