@@ -40,3 +40,23 @@ def test_bad_worker_count_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["run", "--dataset", "sample", "--metrics", "rouge", "--engine", "ray",
                                        "--workers", "0", "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "--workers must be at least 1, got 0" in result.stderr
+
+
+def test_a_private_ray_instance_without_the_gpus_asked_for_is_refused(tmp_path):
+    """On a machine without GPUs, --gpus-per-worker 1 cannot be met by a private instance (it never grows):
+    one line saying what is missing, instead of workers waiting forever for a GPU."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CI") != "true":
+        pytest.importorskip("ray")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = CliRunner().invoke(main, ["run", "--dataset", "sample", "--metrics", "rouge", "--quiet", "--no-cache",
+                                       "--engine", "ray", "--workers", "2", "--gpus-per-worker", "1",
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 5
+    assert "--workers 2 x 1 GPU per worker needs 2 GPUs; the Ray cluster has 0" in result.stderr
