@@ -18,17 +18,19 @@ Ray Data (``Dataset.map_batches`` with an actor pool) was the other candidate. P
   blocks) so batch composition would depend on the block layout and the worker count.
 - *One writer, resume unchanged.* Finished records are filtered out on the driver before anything is sent,
   and every result comes back to the driver, which appends it to ``partial/`` exactly like the local engine.
-  Ray Data wants to own the output (``write_*`` from the workers, or materialise/iterate a dataset), which
-  would put a second resume mechanism beside ``partial/``.
+  A Ray Data pipeline ends either in ``write_*`` from the workers (a second writer beside ``partial/``, and a
+  second resume mechanism) or in the driver iterating its output, which is what the actors give directly.
 - *Retry semantics that are easy to state.* An actor is created with ``max_restarts`` and
   ``max_task_retries``: when a worker process dies, Ray restarts it (the metrics are rebuilt) and re-runs the
   batch it had; an exception raised by a metric is not retried and stops the run with that error, as the
-  local engine does. Ray Data's retries are per block, and a failed block is re-read from the source.
+  local engine does. Ray Data retries its own tasks over blocks of its own making, which do not map onto the
+  runner's batches.
 - *Bounded driver memory without a second copy of the data.* The driver keeps at most two batches in flight
   per worker (one scoring, one queued, so a worker never waits for the driver); records are read lazily.
 
 Ray Data's strengths (reading Parquet from object stores, autoscaling pools) matter less here: the inputs are
-JSONL/CSV files or benchmark loaders that the driver already streams, and the cost is in the models.
+JSONL/CSV files that the driver streams, or benchmark loaders of a few thousand records, and the cost is in the
+models.
 ``pyarrow`` is in the ``ray`` extra so that users can still hand Ray Data pipelines the same records.
 """
 
