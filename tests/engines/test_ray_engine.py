@@ -207,3 +207,39 @@ def test_a_worker_that_cannot_start_is_one_error_naming_why(tmp_path, monkeypatc
     monkeypatch.setattr(ray_actors, "_worker_spec", lambda cfg: {**spec(cfg), "metrics": ["nosuchmetric"]})
     with pytest.raises(RunError, match="starting the workers: a Ray worker died.*unknown metric 'nosuchmetric'"):
         run(config(tmp_path / "run", engine="ray", workers=1))
+
+
+def test_a_killed_driver_resumes_without_resending_finished_records(tmp_path):
+    """The driver process (with the Ray instance it started) is SIGKILLed while its worker scores the 8th
+    batch; a new run in the same --out reuses the 14 results of partial/, sends only the other 16 records,
+    and gives the scores of an uninterrupted local run, byte for byte."""
+    import subprocess
+    import sys
+
+    out, marker, log = tmp_path / "run", tmp_path / "marker", tmp_path / "ledger.log"
+    marker.mkdir()
+    victim = "s4-grebes:faithful"  # the 16th sample record: in the 8th batch of 2
+    command = [sys.executable, "-c", "from factbench.cli import main; main()", "run", "--dataset", "sample",
+               "--metrics", "ledger", "--engine", "ray", "--workers", "1", "--no-cache", "--quiet", "--out", str(out),
+               "--set", f"ledger.pause_on={victim}", "--set", f"ledger.marker_dir={marker}"]
+    driver = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = out / "partial" / "ledger.jsonl"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not (
+            (marker / "pid").exists() and partial.exists() and len(partial.read_bytes().splitlines()) >= 14
+        ):
+            time.sleep(0.1)
+        assert (marker / "pid").exists(), "the worker never reached the victim's batch"
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver's own process group: it and the Ray it started
+        driver.wait()
+    finished = {json.loads(line)["example_id"] for line in partial.read_text().splitlines()}
+    assert len(finished) == 14 and victim not in finished and not (out / "run.json").exists()
+
+    resumed = run(config(out, engine="ray", workers=2, settings={"ledger": {"log": str(log)}}))
+    sent = [line.split()[1] for line in log.read_text().splitlines()]
+    assert len(sent) == len(set(sent)) == 16 and not finished & set(sent)
+    timings = json.loads((resumed / "timings.json").read_text())["metrics"]["ledger"]
+    assert (timings["resumed"], timings["summaries"]) == (14, 16)
+    assert (resumed / "scores.csv").read_bytes() == (run(config(tmp_path / "local")) / "scores.csv").read_bytes()
