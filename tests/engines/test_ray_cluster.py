@@ -33,7 +33,7 @@ def config(out, cache, **kw):
                      cache_dir=str(cache), progress=False, **kw)
 
 
-def test_two_nodes_same_scores_and_run_json_names_each_cache(cluster, tmp_path):
+def test_two_nodes_same_scores_and_run_json_names_each_cache(cluster, tmp_path, monkeypatch):
     local = run(config(tmp_path / "local", tmp_path / "local-cache"))
     options = {"address": cluster.address, "workers": 2, "cpus_per_worker": 1}
     first = run(config(tmp_path / "first", tmp_path / "cache", engine="ray", engine_options=options))
@@ -46,8 +46,13 @@ def test_two_nodes_same_scores_and_run_json_names_each_cache(cluster, tmp_path):
     assert {w["cache"] for w in workers} == {str(tmp_path / "cache" / "cache.sqlite")}
     assert meta["engine"]["address"] == cluster.address
 
-    # A second run on the cluster: every entity-overlap stage output comes from the cache both workers wrote.
-    second = run(config(tmp_path / "second", tmp_path / "cache", engine="ray", engine_options=options))
+    # A second run on the cluster, joined as --ray-address auto does (RAY_ADDRESS names it): every entity-overlap
+    # stage output comes from the cache both workers wrote.
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    auto = {**options, "address": "auto"}
+    second = run(config(tmp_path / "second", tmp_path / "cache", engine="ray", engine_options=auto))
+    assert json.loads((second / "run.json").read_text())["engine"]["worker_nodes"][0]["node_id"] in {
+        n.node_id for n in cluster.list_all_nodes()}
     assert (second / "scores.csv").read_bytes() == (local / "scores.csv").read_bytes()
     cache = json.loads((second / "timings.json").read_text())["metrics"]["entity-overlap"]["cache"]
     assert cache["hits"]["entity-overlap.ner"] == 30 and cache["misses"].get("entity-overlap.ner", 0) == 0
