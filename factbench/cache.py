@@ -175,6 +175,15 @@ class Cache:
         return {"hits": dict(self.hits), "misses": dict(self.misses), "corrupt": dict(self.corrupt)}
 
 
+def stats_since(before: dict, after: dict) -> dict:
+    """Counters of one metric: a cache's :meth:`Cache.stats` after it minus those before it."""
+    return {
+        kind: {stage: n - before.get(kind, {}).get(stage, 0) for stage, n in per.items()
+               if n - before.get(kind, {}).get(stage, 0)}
+        for kind, per in after.items()
+    }
+
+
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:

@@ -24,9 +24,11 @@ from pathlib import Path
 from . import __version__
 from . import datasets as ds
 from . import metrics as registry
-from . import rundir
+from . import engines, rundir
 from .cache import Cache
 from .config import cache_dir, using_cache_dir
+from .engines import shard
+from .engines.stream import Chain, Selection, batched
 from .errors import ConfigError, RunError
 from .io import atomic_open, write_json
 from .metrics.base import Metric, Result, library_version
@@ -61,21 +63,22 @@ class RunConfig:
     command: str = ""
     # Analysis options that `factbench report` must reproduce (stored in run.json "analysis").
     analysis: dict = field(default_factory=dict)
+    # Where batches are scored (factbench.engines): "local" or "ray", with the engine's options.
+    engine: str = "local"
+    engine_options: dict = field(default_factory=dict)
+    # (I, N): score only shard I of N (factbench.engines.shard), for `factbench merge` to join.
+    shard: tuple[int, int] | None = None
 
 
-def select(dataset: Dataset, split: str | None, limit: int | None) -> list[Record]:
-    records = dataset.records
+def select(dataset: Dataset, split: str | None, limit: int | None, shard: tuple[int, int] | None = None) -> Selection:
+    """The records of ``dataset`` to score, as a lazy, re-iterable :class:`~factbench.engines.stream.Selection`."""
     if split:
-        if split not in dataset.splits():
-            raise ConfigError(
-                f"dataset {dataset.name!r} has no split {split!r}; splits: {', '.join(dataset.splits())}"
-            )
-        records = [r for r in records if r.split == split]
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError("--limit must be at least 1")
-        records = records[:limit]
-    return records
+        splits = getattr(dataset.records, "splits", None) or dataset.splits()
+        if split not in splits:
+            raise ConfigError(f"dataset {dataset.name!r} has no split {split!r}; splits: {', '.join(splits)}")
+    if limit is not None and limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return Selection(dataset.records, split, limit, shard)
 
 
 def build_metrics(cfg: RunConfig) -> list[Metric]:
@@ -113,30 +116,39 @@ def run(cfg: RunConfig) -> Path:
         named = [n for n in cfg.datasets if n in ds.registry()]
         if named:
             raise ConfigError(f"--columns maps the columns of a .jsonl/.csv/.tsv file; {named[0]!r} is a named dataset")
-    selected: list[tuple[Dataset, list[Record]]] = []
+    selected: list[tuple[Dataset, Selection]] = []
     for name in cfg.datasets:
-        dataset = ds.load(name, cfg.data_dir, columns=cfg.columns)
+        dataset = ds.load(name, cfg.data_dir, columns=cfg.columns, stream=True)
         if any(d.name == dataset.name for d, _ in selected):
             raise ConfigError(f"dataset {dataset.name!r} is named twice")
-        selected.append((dataset, select(dataset, cfg.split, cfg.limit)))
-    records = [r for _, recs in selected for r in recs]
-    if not records:
-        raise ConfigError("nothing to score: the selection is empty")
+        selected.append((dataset, select(dataset, cfg.split, cfg.limit, cfg.shard)))
+    shard_info = shard.shard_info(selected, *cfg.shard) if cfg.shard else None
+    # Read lazily: files are read again on each pass, so memory does not grow with the number of records.
+    records = Chain([recs for _, recs in selected])
+    if not len(records):
+        where = f"shard {cfg.shard[0]}/{cfg.shard[1]} of " if cfg.shard else ""
+        raise ConfigError(f"nothing to score: {where}the selection is empty")
     _check_group_field(cfg.analysis.get("by"), selected)
     metrics = build_metrics(cfg)
     labels = dict(zip(cfg.metrics, metrics))
     # Everything that can be refused is checked before the run directory exists.
     cache = open_cache(cfg)
+    engine = engines.create(cfg.engine, **cfg.engine_options)
 
     # Models load lazily, inside this block: tiny models are built under --cache-dir too.
     with rundir.open_run(out, labels), using_cache_dir(cfg.cache_dir):
-        results: dict[str, dict[str, Result]] = {}
+        results: dict[str, dict[str, int]] = {}
         timings: dict[str, dict] = {}
-        for label, metric in labels.items():
+        for metric in metrics:
             metric.cache = cache
-            before = cache.stats()
-            results[label], timings[label] = _score_all(label, metric, records, out, cfg.progress)
-            timings[label]["cache"] = _stats_since(before, cache.stats())
+            metric.observed_by_runner = True
+        try:
+            engine.start(cfg, labels)
+            for label, metric in labels.items():
+                results[label], timings[label] = _score_all(label, metric, records, out, cfg.progress, engine)
+            engine_meta = engine.describe()
+        finally:
+            engine.close()
 
         ended = _now()
         meta = {
@@ -152,6 +164,8 @@ def run(cfg: RunConfig) -> Path:
             "machine": _machine(),
             "packages": {p: library_version(p) for p in PACKAGES},
             "cache": str(cache.path) if cache.path else None,
+            "engine": engine_meta,
+            "shard": {"index": cfg.shard[0], "count": cfg.shard[1]} if cfg.shard else None,
             "datasets": [
                 {
                     "name": d.name,
@@ -170,6 +184,8 @@ def run(cfg: RunConfig) -> Path:
         if cfg.analysis:
             meta["analysis"] = dict(cfg.analysis)
         _write_results(out, records, labels, results)
+        if shard_info:
+            shard.write_shard_file(out, shard_info)
         write_groups(out / GROUPS_FILE, records)
         from .report.texts import write_texts
 
@@ -193,14 +209,6 @@ def open_cache(cfg: RunConfig) -> Cache:
     return Cache(Path(cfg.cache_dir or cache_dir()) / "cache.sqlite")
 
 
-def _stats_since(before: dict, after: dict) -> dict:
-    """Cache counters of one metric: the run's counters after it minus those before it."""
-    return {
-        kind: {stage: n - before[kind].get(stage, 0) for stage, n in per.items() if n - before[kind].get(stage, 0)}
-        for kind, per in after.items()
-    }
-
-
 def _file_sha256(path) -> str | None:
     """The sha256 of a dataset file (``None`` for a benchmark read from a folder of files)."""
     from .datasets.fetch import sha256_file
@@ -219,56 +227,65 @@ def resume_key(record: Record) -> str:
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def fixed_batches(n: int, batch_size: int) -> list[range]:
-    """Batches of record positions, fixed by the record list alone (never by what remains to be scored), so
-    that a record is scored in the same company whether the run is fresh or resumed."""
-    return [range(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+def _score_all(label: str, metric: Metric, records: Chain, out: Path, progress: bool, engine: engines.Engine):
+    """Score on ``engine`` the batches not yet in the partial file, appending each finished batch to it (in the
+    order the engine finishes them; the run's files are written in record order at the end).
 
-
-def _score_all(label: str, metric: Metric, records: list[Record], out: Path, progress: bool):
-    """Score the batches not yet in the partial file, appending each finished batch to it."""
+    Returns the byte offset in the partial file of every finished record's result, by :func:`resume_key`, and
+    the timings.
+    """
     from tqdm import tqdm
 
     signature = metric.signature()
     partial = rundir.partial_path(out, label)
-    keys = [resume_key(r) for r in records]
     stored, stored_ids = _read_partial(partial, signature)
-    done = {k: stored[k] for k in keys if k in stored}
-    changed = sum(1 for r, k in zip(records, keys) if k not in stored and (r.dataset, r.example_id) in stored_ids)
-    todo = [b for b in fixed_batches(len(records), metric.batch_size) if any(keys[i] not in done for i in b)]
-    n_todo = sum(len(b) for b in todo)
+    done: dict[str, int] = {}
+    total = changed = 0
+    for r in records:
+        key = resume_key(r)
+        total += 1
+        if key in stored:
+            done[key] = stored[key]
+        elif (r.dataset, r.example_id) in stored_ids:
+            changed += 1
+    # Batches are cut from the whole record list, never from what remains to be scored, so that a record is
+    # scored in the same company whether the run is fresh or resumed; only batches with work are sent.
+    todo = (b for b in batched(records, metric.batch_size) if any(resume_key(r) not in done for r in b))
+    resumed = len(done)
     if stored:
         log.info(
             "%s: reusing %d stored result(s), scoring %d (%d changed since they were stored)",
-            label, len(records) - n_todo, n_todo, changed,
+            label, resumed, total - resumed, changed,
         )
     partial.parent.mkdir(parents=True, exist_ok=True)
     _end_cut_line(partial)
+    scored = 0
     wall, cpu = time.perf_counter(), time.process_time()
-    with partial.open("a", encoding="utf-8") as fh, tqdm(
-        total=len(records), initial=len(records) - n_todo, desc=label, disable=not progress, unit="summary"
+    with partial.open("ab") as fh, tqdm(
+        total=total, initial=resumed, desc=label, disable=not progress, unit="summary"
     ) as bar:
-        for positions in todo:
-            batch = [records[i] for i in positions]
-            out_ = metric.score(batch)
+        for batch, out_ in engine.score(label, metric, todo):
             if len(out_) != len(batch):
                 raise RunError(f"metric {label}: score() returned {len(out_)} results for a batch of {len(batch)}")
-            for i, record, result in zip(positions, batch, out_):
+            for record, result in zip(batch, out_):
                 _check_result(label, metric, record, result)
-                done[keys[i]] = result
-                row = {"signature": signature, "key": keys[i], **_result_row(record, label, signature, result)}
-                fh.write(json.dumps(row) + "\n")
+                key = resume_key(record)
+                done[key] = fh.tell()
+                row = {"signature": signature, "key": key, **_result_row(record, label, signature, result)}
+                fh.write((json.dumps(row) + "\n").encode("utf-8"))
             fh.flush()
+            metric.observe(batch, out_)
+            scored += len(batch)
             bar.update(len(batch))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     timing = {
-        "summaries": n_todo,
-        "resumed": len(records) - n_todo,
+        "summaries": scored,
+        "resumed": total - scored,
         "changed": changed,
         "wall_s": wall,
         "cpu_s": cpu,
-        "summaries_per_s": n_todo / wall if wall > 0 and todo else None,
-        "stages": metric.timer.as_dict(),
+        "summaries_per_s": scored / wall if wall > 0 and scored else None,
+        **engine.stats(label, metric),
         "settings": {k: metric.settings[k] for k in ("device", "dtype", "threads", "batch_size") if k in metric.settings},
     }
     return done, timing
@@ -307,45 +324,64 @@ def _result_row(record: Record, label: str, signature: str, result: Result) -> d
     }
 
 
-def _read_partial(path: Path, signature: str) -> tuple[dict[str, Result], set[tuple[str, str]]]:
-    """Results a previous, interrupted run finished with the same metric signature, by :func:`resume_key`;
-    and the (dataset, example id) of every such result, to count the records that changed since."""
-    done: dict[str, Result] = {}
+def _read_partial(path: Path, signature: str) -> tuple[dict[str, int], set[tuple[str, str]]]:
+    """Where in the partial file each result of a previous, interrupted run with the same metric signature
+    starts, by :func:`resume_key` (the last one wins; the results stay on disk until the run's files are
+    written); and the (dataset, example id) of every such result, to count the records that changed since."""
+    done: dict[str, int] = {}
     ids: set[tuple[str, str]] = set()
     if not path.exists():
         return done, ids
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
+        at = 0
         for line in fh:
+            start, at = at, at + len(line)
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:  # the line an interruption cut short
                 continue
             if row.get("signature") != signature or "key" not in row:  # other settings, or an unkeyed old row
                 continue
-            done[row["key"]] = Result(row["scores"], row["details"], row["missing"])
+            done[row["key"]] = start
             ids.add((row["dataset"], row["example_id"]))
     return done, ids
 
 
-def _write_results(out: Path, records: list[Record], labels: dict[str, Metric], results) -> None:
+def _stored_result(fh, offset: int) -> Result:
+    fh.seek(offset)
+    row = json.loads(fh.readline())
+    return Result(row["scores"], row["details"], row["missing"])
+
+
+def _write_results(out: Path, records: Chain, labels: dict[str, Metric], results) -> None:
+    """results.jsonl and scores.csv in record order, streaming the records and reading each result back from
+    the partial files, so that only the offsets are held in memory."""
     label_names = sorted({name for r in records for name in r.labels})
     score_names = [n for m in labels.values() for n in m.score_names]
-    with atomic_open(out / "results.jsonl") as fh:
-        for label, metric in labels.items():
-            signature = metric.signature()
-            for r in records:
-                row = _result_row(r, label, signature, results[label][resume_key(r)])
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with atomic_open(out / "scores.csv", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*KEY_COLUMNS, *(f"label:{n}" for n in label_names), *score_names])
-        for r in records:
-            row = [escape_cell(str(v)) for v in (r.dataset, r.split, r.example_id, r.doc_id, r.system)]
-            row += [r.labels.get(n, "") for n in label_names]
+    partials = {label: rundir.partial_path(out, label).open("rb") for label in labels}
+
+    def result(label, record):
+        return _stored_result(partials[label], results[label][resume_key(record)])
+
+    try:
+        with atomic_open(out / "results.jsonl") as fh:
             for label, metric in labels.items():
-                res = results[label][resume_key(r)]
-                row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
-            writer.writerow(row)
+                signature = metric.signature()
+                for r in records:
+                    fh.write(json.dumps(_result_row(r, label, signature, result(label, r)), ensure_ascii=False) + "\n")
+        with atomic_open(out / "scores.csv", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([*KEY_COLUMNS, *(f"label:{n}" for n in label_names), *score_names])
+            for r in records:
+                row = [escape_cell(str(v)) for v in (r.dataset, r.split, r.example_id, r.doc_id, r.system)]
+                row += [r.labels.get(n, "") for n in label_names]
+                for label, metric in labels.items():
+                    res = result(label, r)
+                    row += ["" if res.scores[n] is None else repr(float(res.scores[n])) for n in metric.score_names]
+                writer.writerow(row)
+    finally:
+        for fh in partials.values():
+            fh.close()
 
 
 def _check_group_field(by: str | None, selected) -> None:
@@ -358,7 +394,7 @@ def _check_group_field(by: str | None, selected) -> None:
                           "(or any scalar meta field)")
 
 
-def write_groups(path: Path, records: list[Record]) -> None:
+def write_groups(path: Path, records) -> None:
     """``groups.csv``: dataset, example_id and every scalar ``meta`` field of the records (text; empty where a
     record lacks the field), so that the analysis can group by a meta field without reloading the dataset."""
     fields: dict[str, None] = {}

@@ -12,7 +12,7 @@ from ..errors import FactbenchError
 
 # Modules that attach commands to ``main`` when imported.
 _COMMAND_MODULES = (
-    "run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress", "conseq", "explain",
+    "run", "data", "metrics_cmd", "analyze", "models_cmd", "bench", "regress", "conseq", "explain", "merge",
 )
 
 

@@ -74,9 +74,16 @@ def parse_columns(value: str | None) -> dict | None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @BY_OPTION
 @THRESHOLDS_OPTION
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where batches are scored: this process, or Ray actors.")
+@click.option("--ray-address", default=None, help="Ray cluster to join ('auto', host:port, ray://...); default: start a local Ray instance.")
+@click.option("--workers", type=int, default=None, help="Ray actors, each with its own copy of the models (default 1).")
+@click.option("--cpus-per-worker", type=float, default=None, help="CPUs each Ray actor reserves; its torch threads (default 1).")
+@click.option("--gpus-per-worker", type=float, default=None, help="GPUs each Ray actor reserves (default 0; 1 = one worker per GPU).")
+@click.option("--shard", "shard_", default=None, metavar="I/N", help="Only shard I of N (0-based, by a hash of dataset and example id); join shards with `factbench merge`.")
 def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, set_, seed, cache_dir, no_cache, quiet,
-        by, thresholds):
+        by, thresholds, engine, ray_address, workers, cpus_per_worker, gpus_per_worker, shard_):
     """Score DATASET(s) with METRICS and write a run directory with scores, tables and a summary."""
+    from ..engines.shard import parse_shard
     from ..runner import RunConfig, run as run_
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -99,6 +106,10 @@ def run(datasets, metrics, columns, split, limit, out_dir, data_dir, profile, se
         cache_dir=str(cache_dir) if cache_dir else None,
         use_cache=not no_cache,
         progress=not quiet,
+        engine=engine,
+        engine_options={"address": ray_address, "workers": workers, "cpus_per_worker": cpus_per_worker,
+                        "gpus_per_worker": gpus_per_worker},
+        shard=parse_shard(shard_) if shard_ else None,
         command="factbench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         analysis={"by": by, "thresholds": thresholds} if by else {},
     )

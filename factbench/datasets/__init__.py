@@ -69,8 +69,13 @@ def is_present(spec: DatasetSpec, data_dir: Path | None) -> bool:
     return all((data_dir / spec.folder / f).exists() for f in spec.files)
 
 
-def load(name_or_path: str, data_dir: str | os.PathLike | None = None, *, columns: dict | None = None) -> Dataset:
-    """Load a dataset by registered name, or a JSONL/CSV/TSV file by path (with an optional column map)."""
+def load(name_or_path: str, data_dir: str | os.PathLike | None = None, *, columns: dict | None = None,
+         stream: bool = False) -> Dataset:
+    """Load a dataset by registered name, or a JSONL/CSV/TSV file by path (with an optional column map).
+
+    ``stream``: a file's records are read lazily, again on each iteration (see
+    :func:`factbench.datasets.generic.load_file`); the benchmark loaders return lists either way.
+    """
     specs = registry()
     if name_or_path in specs:
         spec = specs[name_or_path]
@@ -93,7 +98,7 @@ def load(name_or_path: str, data_dir: str | os.PathLike | None = None, *, column
             raise DataError("no such file", path=path)
         from .generic import load_file
 
-        return load_file(path, columns=columns)
+        return load_file(path, columns=columns, stream=stream)
     raise ConfigError(
         f"unknown dataset {name_or_path!r}; known datasets: {', '.join(sorted(specs))} "
         "(or give a path to a .jsonl, .csv or .tsv file)"

@@ -73,6 +73,57 @@ def read_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
         raise DataError(f"line {reader.line_num}: unreadable CSV: {exc}", path=path) from None
 
 
+def _decoded_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, read one at a time (a byte-order mark on the first is dropped); an undecodable
+    line is a DataError naming it. Memory stays that of one line, whatever the file's size."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, not a file", path=path) from None
+    with fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"line {lineno}: not UTF-8 text ({exc.reason} at byte {exc.start} of the line)",
+                                path=path) from None
+
+
+def stream_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Like :func:`read_jsonl`, but reading the file line by line instead of whole."""
+    for lineno, line in enumerate(_decoded_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"line {lineno}: not valid JSON: {exc.msg} (column {exc.colno})", path=path) from None
+        if not isinstance(obj, dict):
+            raise DataError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}", path=path)
+        yield lineno, obj
+
+
+def stream_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
+    """Like :func:`read_csv`, but reading the file line by line instead of whole."""
+    reader = csv.DictReader(_decoded_lines(path), delimiter=delimiter)
+    try:
+        if reader.fieldnames is None:
+            return
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            if None in row:
+                raise DataError(f"line {start}: {len(row[None])} cell(s) more than the header has", path=path)
+            yield start, row
+    except csv.Error as exc:
+        raise DataError(f"line {reader.line_num}: unreadable CSV: {exc}", path=path) from None
+
+
 def require(obj: dict, key: str, path: Path, where) -> object:
     """``obj[key]``, or a DataError naming the missing field and the record/line."""
     if key not in obj:

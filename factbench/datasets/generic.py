@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, DataError
 from ..records import Dataset, Record, Scale, validate
-from ._io import read_csv, read_json, read_jsonl, short_hash
+from ._io import read_json, short_hash, stream_csv, stream_jsonl
 
 _ROLES = ("example_id", "source", "summary", "references", "doc_id", "system", "split")
 _DEFAULTS = {
@@ -41,18 +41,31 @@ _KINDS = ("binary", "continuous", "likert")
 
 
 def _rows(path: Path):
-    """``(where, row)`` pairs: where is "line N" (JSONL, CSV, TSV) or "record N" (JSON list)."""
+    """``(where, row)`` pairs, read lazily: where is "line N" (JSONL, CSV, TSV) or "record N" (JSON list)."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return [(f"line {n}", row) for n, row in read_jsonl(path)]
+        return ((f"line {n}", row) for n, row in stream_jsonl(path))
     if suffix in (".csv", ".tsv"):
-        return [(f"line {n}", row) for n, row in read_csv(path, "\t" if suffix == ".tsv" else ",")]
-    if suffix == ".json":
+        return ((f"line {n}", row) for n, row in stream_csv(path, "\t" if suffix == ".tsv" else ","))
+    if suffix == ".json":  # one JSON document: read whole
         data = read_json(path)
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise DataError("a .json dataset must be a list of objects (or use .jsonl)", path=path)
-        return [(f"record {i}", row) for i, row in enumerate(data, start=1)]
+        return iter([(f"record {i}", row) for i, row in enumerate(data, start=1)])
     raise DataError(f"unsupported file type {suffix!r} (use .jsonl, .json, .csv or .tsv)", path=path)
+
+
+class _Observed:
+    """The lowest and highest value of a label and whether all were 0 or 1: what an undeclared scale is
+    inferred from, in constant memory."""
+
+    def __init__(self):
+        self.n, self.low, self.high, self.binary = 0, math.inf, -math.inf, True
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        self.low, self.high = min(self.low, value), max(self.high, value)
+        self.binary = self.binary and value in (0.0, 1.0)
 
 
 def _label_specs(columns: dict, fields: set[str], path: Path) -> dict[str, dict]:
@@ -87,13 +100,16 @@ def _number(value, where: str, column: str, path: Path) -> float | None:
     return number
 
 
-def _scale(name: str, spec: dict, values: list[float], path: Path) -> Scale:
+def _declared(spec: dict) -> bool:
+    return spec.get("kind") is not None or "low" in spec or "high" in spec
+
+
+def _scale(name: str, spec: dict, values: _Observed, path: Path) -> Scale:
     kind = spec.get("kind")
-    declared = kind is not None or "low" in spec or "high" in spec
-    if not declared:
-        if values and all(v in (0.0, 1.0) for v in values):
+    if not _declared(spec):
+        if values.n and values.binary:
             return Scale(0, 1, "binary", spec.get("description") or f"{name}: binary, inferred from {path.name}")
-        low, high = (min(values), max(values)) if values else (0.0, 0.0)
+        low, high = (values.low, values.high) if values.n else (0.0, 0.0)
         return Scale(
             low, high, "continuous",
             spec.get("description") or f"{name}: scale not declared; bounds are the observed min and max",
@@ -123,7 +139,7 @@ def _text(row: dict, column: str | None, where: str, path: Path, *, required: bo
     return str(value)
 
 
-def load_file(path, columns: dict | None = None) -> Dataset:
+def load_file(path, columns: dict | None = None, *, stream: bool = False) -> Dataset:
     """Load records from a JSONL, JSON (list of objects), CSV or TSV file.
 
     Parameters
@@ -132,6 +148,10 @@ def load_file(path, columns: dict | None = None) -> Dataset:
         The file.
     columns : dict, optional
         Column map (see the module docstring); keys are roles, values column names.
+    stream : bool
+        If true, ``Dataset.records`` is a :class:`RecordStream`: the file is checked now, in passes that
+        hold one row at a time (plus the set of ids), and each iteration reads it again, one record at a
+        time. Else the records are a list, as every benchmark loader returns.
 
     Raises
     ------
@@ -148,10 +168,11 @@ def load_file(path, columns: dict | None = None) -> Dataset:
         raise ConfigError(f"unknown column-map key(s) {sorted(unknown)}; known: {', '.join(_ROLES)}, labels, dataset")
     if not path.exists():
         raise DataError("no such file", path=path)
-    rows = _rows(path)
-    if not rows:
+    fields: set[str] = set()
+    for _, row in _rows(path):  # a first pass for the union of the fields (JSONL rows may differ)
+        fields.update(row.keys())
+    if not fields:
         raise DataError("the file holds no records", path=path)
-    fields = set().union(*(row.keys() for _, row in rows))
 
     role_column: dict[str, object] = {}
     for role in _ROLES:
@@ -176,22 +197,65 @@ def load_file(path, columns: dict | None = None) -> Dataset:
             raise DataError(f"column {spec['column']!r} (label {name!r}) is not in the file", path=path)
 
     name = columns.get("dataset") or path.stem
-    records, seen, label_values = [], {}, {n: [] for n in label_specs}
-    for where, row in rows:
+    read = _Reader(path, name, role_column, label_specs)
+    # The checking pass: every row made into a record and dropped, keeping only ids and label extremes.
+    seen: dict[str, str] = {}
+    observed = {n: _Observed() for n in label_specs}
+    splits: set[str] = set()
+    for where, row in _rows(path):
+        record = read(where, row)
+        if record.example_id in seen:
+            raise DataError(
+                f"{where}: duplicate example id {record.example_id!r} (first at {seen[record.example_id]})", path=path
+            )
+        seen[record.example_id] = where
+        splits.add(record.split)
+        for label, value in record.labels.items():
+            observed.setdefault(label, _Observed()).add(value)
+    count = len(seen)
+    del seen
+    scales = {label: _scale(label, spec, observed[label], path) for label, spec in label_specs.items()}
+    if any(_declared(spec) for spec in label_specs.values()):
+        for record in RecordStream(read, count):  # name the line, not only the id, for a value outside its scale
+            for label, value in record.labels.items():
+                if not scales[label].check(value):
+                    s = scales[label]
+                    raise DataError(
+                        f"{record.meta['where']}: label {label!r} = {value:g} is outside its scale "
+                        f"[{s.low:g}, {s.high:g}] ({s.kind})",
+                        path=path,
+                    )
+    records = RecordStream(read, count, sorted(splits))
+    return Dataset(
+        name=name,
+        records=records if stream else validate(records, scales, path),
+        label_scales=scales,
+        description=f"records read from {path.name}",
+        path=str(path),
+    )
+
+
+class _Reader:
+    """Makes one record of one row, checking its fields; remembers the labels it meets (JSON ``labels``)."""
+
+    def __init__(self, path: Path, name: str, role_column: dict, label_specs: dict):
+        self.path, self.name, self.role_column, self.label_specs = path, name, role_column, label_specs
+
+    def rows(self):
+        return _rows(self.path)
+
+    def __call__(self, where: str, row: dict) -> Record:
+        path, role_column, label_specs = self.path, self.role_column, self.label_specs
         source = _text(row, role_column["source"], where, path, required=True)
         summary = _text(row, role_column["summary"], where, path, required=True)
         for role, text in (("source", source), ("summary", summary)):
             if not text.strip():
                 raise DataError(f"{where}: empty {role} (column {role_column[role]!r})", path=path)
         example_id = _text(row, role_column["example_id"], where, path, required=True) or where.split()[-1]
-        if example_id in seen:
-            raise DataError(f"{where}: duplicate example id {example_id!r} (first at {seen[example_id]})", path=path)
-        seen[example_id] = where
         labels = {}
         if isinstance(row.get("labels"), dict):  # a JSON(L) "labels" object: undeclared labels
             for label, value in row["labels"].items():
                 label_specs.setdefault(label, {"column": f"labels.{label}"})
-                label_values.setdefault(label, [])
                 labels[label] = value
         for label, spec in label_specs.items():
             if spec["column"] in row:
@@ -202,38 +266,36 @@ def load_file(path, columns: dict | None = None) -> Dataset:
                 del labels[label]
             else:
                 labels[label] = number
-                label_values[label].append(number)
-        records.append(
-            Record(
-                dataset=name,
-                split=_text(row, role_column["split"], where, path, required=False) or "all",
-                example_id=example_id,
-                doc_id=_text(row, role_column["doc_id"], where, path, required=False) or short_hash(source),
-                system=_text(row, role_column["system"], where, path, required=False) or "unknown",
-                source=source,
-                summary=summary,
-                references=_references(row, role_column["references"], where, path),
-                labels=labels,
-                meta={"where": where},
-            )
+        return Record(
+            dataset=self.name,
+            split=_text(row, role_column["split"], where, path, required=False) or "all",
+            example_id=example_id,
+            doc_id=_text(row, role_column["doc_id"], where, path, required=False) or short_hash(source),
+            system=_text(row, role_column["system"], where, path, required=False) or "unknown",
+            source=source,
+            summary=summary,
+            references=_references(row, role_column["references"], where, path),
+            labels=labels,
+            meta={"where": where},
         )
-    scales = {label: _scale(label, spec, label_values[label], path) for label, spec in label_specs.items()}
-    for record in records:  # name the line, not only the id, for a value outside its scale
-        for label, value in record.labels.items():
-            if not scales[label].check(value):
-                s = scales[label]
-                raise DataError(
-                    f"{record.meta['where']}: label {label!r} = {value:g} is outside its scale "
-                    f"[{s.low:g}, {s.high:g}] ({s.kind})",
-                    path=path,
-                )
-    return Dataset(
-        name=name,
-        records=validate(records, scales, path),
-        label_scales=scales,
-        description=f"records read from {path.name}",
-        path=str(path),
-    )
+
+
+class RecordStream:
+    """The records of a checked file, read again on each iteration, one at a time.
+
+    ``len()`` is the number of records; ``splits`` their splits. The runner iterates it once per metric
+    and once to write the results, so a file of any size is scored in the memory of a few batches.
+    """
+
+    def __init__(self, read: _Reader, count: int, splits: list[str] | None = None):
+        self._read, self._count, self.splits = read, count, splits
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        for where, row in self._read.rows():
+            yield self._read(where, row)
 
 
 def _references(row: dict, column, where: str, path: Path) -> tuple[str, ...]:

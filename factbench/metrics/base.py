@@ -65,6 +65,8 @@ class Metric:
     # A plug-in adapter ships its card as text here; built-ins read metrics/<name>.md.
     card_text: ClassVar[str | None] = None
     batch_size: int = 32
+    # Set by the runner, which then calls observe() itself with every scored batch (see observe()).
+    observed_by_runner: bool = False
 
     def __init__(self, settings: dict | None = None, *, card: Card | None = None, profile: str | None = None):
         self.card = card or self.load_card()
@@ -85,6 +87,12 @@ class Metric:
 
     def score(self, batch: Sequence[Record]) -> list[Result]:
         raise NotImplementedError
+
+    def observe(self, batch: Sequence[Record], results: Sequence[Result]) -> None:
+        """Called by the runner, in the driver process, with every batch scored in this run and its results,
+        whichever engine scored it. A metric that reports run-level facts in :meth:`describe` (the join
+        coverage of ``precomputed``) gathers them here rather than in :meth:`score`, which may run in another
+        process; nothing by default."""
 
     def signature(self) -> str:
         """A sacreBLEU-style string that pins everything that changes this metric's numbers."""

@@ -282,20 +282,28 @@ class Precomputed(Metric):
                 row = self._table.get(key)
                 if row is None:
                     reason = f"no row in {self.path.name} for {key_names} {' + '.join(map(repr, key))}"
-                    self._missing[record.example_id] = reason
                     results.append(Result({n: None for n in self.score_names}, {"joined": False}, reason))
                     continue
-                self._used.add(key)
                 empty = [n for n, v in row.items() if v is None]
                 if len(empty) == len(row):
                     reason = f"every selected column is empty in {self.path.name} for {' + '.join(map(repr, key))}"
-                    self._missing[record.example_id] = reason
                     results.append(Result(dict(row), {"joined": True, "empty_scores": empty}, reason))
                     continue
-                self._scored.add(record.example_id)
                 results.append(Result(dict(row), {"joined": True, "empty_scores": empty}))
             self.timer.add("join", items=len(batch))
+        if not self.observed_by_runner:  # used on its own: keep the coverage here
+            self.observe(batch, results)
         return results
+
+    def observe(self, batch: Sequence[Record], results: Sequence[Result]) -> None:
+        """Count the join coverage from the results (the runner calls this on the driver for every engine)."""
+        for record, result in zip(batch, results):
+            if result.details.get("joined"):
+                self._used.add(self._record_key(record))
+            if result.missing:
+                self._missing[record.example_id] = result.missing
+            else:
+                self._scored.add(record.example_id)
 
     def coverage(self) -> dict:
         """How the join went so far: examples scored, examples left without a row (and which), file rows unused."""

@@ -3,6 +3,7 @@ run.json, timings.json): the comparison table, the run summary, and the analysis
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
 from pathlib import Path
@@ -176,30 +177,45 @@ def _lowest(run_dir: Path, meta: dict, scores: pd.DataFrame) -> str:
         if m["score_names"]:
             formatters[label] = (cls.format_details, m["score_names"][0])
     sections = []
-    rows_by_metric: dict[str, list[dict]] = {}
+    # One pass over results.jsonl keeping, per metric, counts, the first missing ids and the lowest rows only:
+    # memory does not grow with the number of records.
+    seen: dict[str, dict] = {}
     with results_path.open(encoding="utf-8") as fh:
-        for line in fh:
+        for n, line in enumerate(fh):
             row = json.loads(line)
-            if row["metric"] in formatters:
-                rows_by_metric.setdefault(row["metric"], []).append(row)
-    for label, rows in rows_by_metric.items():
-        # Every metric that cuts its input says so in its details (QUALS source_truncated, FactCC truncated).
-        cut = [r for r in rows if (r.get("details") or {}).get("truncated") or (r.get("details") or {}).get("source_truncated")]
-        if cut:
-            ids = ", ".join(f"{r['dataset']}/{r['example_id']}" for r in cut[:10])
-            sections += [f"## Inputs cut by {label}: {len(cut)} of {len(rows)} summaries", "",
+            if row["metric"] not in formatters:
+                continue
+            acc = seen.setdefault(row["metric"], {"rows": 0, "missing": 0, "reasons": Counter(), "ids": [], "lowest": [],
+                                                  "cut": 0, "cut_ids": []})
+            acc["rows"] += 1
+            details = row.get("details") or {}
+            # Every metric that cuts its input says so in its details (QUALS source_truncated, FactCC truncated).
+            if details.get("truncated") or details.get("source_truncated"):
+                acc["cut"] += 1
+                if len(acc["cut_ids"]) < 10:
+                    acc["cut_ids"].append(f"{row['dataset']}/{row['example_id']}")
+            if row.get("missing"):
+                acc["missing"] += 1
+                acc["reasons"][_reason_kind(row["missing"])] += 1
+                if len(acc["ids"]) < 10:
+                    acc["ids"].append(f"{row['dataset']}/{row['example_id']}")
+            value = row["scores"].get(formatters[row["metric"]][1])
+            if value is not None:  # ties keep file order, as a stable sort of all rows would
+                heapq.heappush(acc["lowest"], (-value, -n, row))
+                if len(acc["lowest"]) > LOWEST_SHOWN:
+                    heapq.heappop(acc["lowest"])
+    for label, acc in seen.items():
+        if acc["cut"]:
+            sections += [f"## Inputs cut by {label}: {acc['cut']} of {acc['rows']} summaries", "",
                          f"- the model saw only the first tokens of these inputs (see the metric's settings); "
-                         f"examples: {ids}{' ...' if len(cut) > 10 else ''}", ""]
-        missing = [r for r in rows if r.get("missing")]
-        if missing:
-            reasons = Counter(_reason_kind(r["missing"]) for r in missing)
-            sections += [f"## Unscored by {label}: {len(missing)} of {len(rows)} summaries", ""]
-            sections += [f"- {n} x {reason}" for reason, n in reasons.most_common(5)]
-            ids = ", ".join(f"{r['dataset']}/{r['example_id']}" for r in missing[:10])
-            sections += [f"- examples: {ids}{' ...' if len(missing) > 10 else ''}", ""]
+                         f"examples: {', '.join(acc['cut_ids'])}{' ...' if acc['cut'] > 10 else ''}", ""]
+        if acc["missing"]:
+            sections += [f"## Unscored by {label}: {acc['missing']} of {acc['rows']} summaries", ""]
+            sections += [f"- {n} x {reason}" for reason, n in acc["reasons"].most_common(5)]
+            ids = ", ".join(acc["ids"][:10])
+            sections += [f"- examples: {ids}{' ...' if acc['missing'] > 10 else ''}", ""]
         fmt, main_score = formatters[label]
-        scored = [r for r in rows if r["scores"].get(main_score) is not None]
-        scored.sort(key=lambda r: r["scores"][main_score])
+        scored = [row for _, _, row in sorted(acc["lowest"], reverse=True)]
         shown = [(r, fmt(r["details"])) for r in scored[:LOWEST_SHOWN]]
         shown = [(r, text) for r, text in shown if text]
         if not shown:
