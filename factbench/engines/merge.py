@@ -13,6 +13,7 @@ import csv
 import json
 from pathlib import Path
 
+from .. import rundir
 from ..errors import RunError
 from ..io import atomic_open, read_json, write_json
 from .local import sum_nested
@@ -178,6 +179,7 @@ def _write_meta(out: Path, dirs: list[Path], shards, command: str) -> None:
     meta["datasets"] = [{**d, "n": selected[d["name"]]} for d in meta["datasets"]]
     timings = [read_json(d / "timings.json") for d in dirs if (d / "timings.json").is_file()]
     write_json(out / "timings.json", _sum_timings(timings))
+    meta["files"] = rundir.fingerprints(out)  # of the merged files, not of shard 0's
     write_json(out / "run.json", meta)
 
 
