@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
+from factbench import rundir
 from factbench.cli import main
 from factbench.errors import ConfigError
 from factbench.report.analysis import analyze_run
@@ -45,7 +46,7 @@ def _write_run(path, seed=0):
     scales = {"human": {"low": 0, "high": 1, "kind": "continuous", "description": "mean vote"},
               "consistent": {"low": 0, "high": 1, "kind": "binary", "description": "human >= 0.5"}}
     (path / "run.json").write_text(json.dumps({"datasets": [{"name": "toy", "label_scales": scales}],
-                                               "metrics": {}}))
+                                               "metrics": {}, "files": rundir.fingerprints(path)}))
     frame = pd.read_csv(path / "scores.csv", dtype={"doc_id": str, "example_id": str})
     return frame.assign(origin=[g[2] for g in groups])
 
