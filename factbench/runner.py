@@ -250,19 +250,20 @@ def _score_all(label: str, metric: Metric, records: Chain, out: Path, progress: 
             changed += 1
     # Batches are cut from the whole record list, never from what remains to be scored, so that a record is
     # scored in the same company whether the run is fresh or resumed; only batches with work are sent.
+    # A batch with any record to score is scored whole (its stored results are replaced).
+    n_todo = sum(len(b) for b in batched(records, metric.batch_size) if any(resume_key(r) not in done for r in b))
     todo = (b for b in batched(records, metric.batch_size) if any(resume_key(r) not in done for r in b))
-    resumed = len(done)
     if stored:
         log.info(
             "%s: reusing %d stored result(s), scoring %d (%d changed since they were stored)",
-            label, resumed, total - resumed, changed,
+            label, total - n_todo, n_todo, changed,
         )
     partial.parent.mkdir(parents=True, exist_ok=True)
     _end_cut_line(partial)
     scored = 0
     wall, cpu = time.perf_counter(), time.process_time()
     with partial.open("ab") as fh, tqdm(
-        total=total, initial=resumed, desc=label, disable=not progress, unit="summary"
+        total=total, initial=total - n_todo, desc=label, disable=not progress, unit="summary"
     ) as bar:
         for batch, out_ in engine.score(label, metric, todo):
             if len(out_) != len(batch):

@@ -11,7 +11,7 @@ import pytest
 
 from factbench.datasets import load
 from factbench.datasets.generic import RecordStream
-from factbench.runner import RunConfig, run
+from factbench.runner import RunConfig, resume_key, run
 
 
 @pytest.fixture
@@ -45,7 +45,8 @@ def test_resume_after_a_cut_last_line(data, tmp_path):
     stored = [json.loads(line) for line in (first / "results.jsonl").read_text().splitlines()]
     # Rebuild an interrupted run directory: partial/ with three results, the third cut in the middle.
     (tmp_path / "again" / "partial").mkdir(parents=True)
-    lines = [json.dumps({"signature": r["signature"], **r}) for r in stored[:3]]
+    keys = [resume_key(r) for r in load(str(data)).records]
+    lines = [json.dumps({"signature": r["signature"], "key": k, **r}) for r, k in zip(stored[:3], keys)]
     (tmp_path / "again" / "partial" / "rouge.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
     again = run(RunConfig(**{**cfg, "out_dir": tmp_path / "again"}))
     timings = json.loads((again / "timings.json").read_text())["metrics"]["rouge"]
