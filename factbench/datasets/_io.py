@@ -6,7 +6,7 @@ import csv
 import hashlib
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..errors import DataError
 
@@ -38,7 +38,29 @@ def read_json(path: Path):
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, object)`` for each non-blank line (1-based line numbers)."""
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+    return _parse_jsonl(read_text(path).splitlines(), path)
+
+
+def stream_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Like :func:`read_jsonl`, but reading the file line by line instead of whole."""
+    return _parse_jsonl(_decoded_lines(path), path)
+
+
+def read_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, row)`` with every cell a string; ``line_number`` is where the row starts.
+
+    Cells are kept as strings: no "NA"/"NULL" guessing (XSumFaith's "NULL" is a real label value).
+    """
+    return _parse_csv(read_text(path).splitlines(keepends=True), path, delimiter)
+
+
+def stream_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
+    """Like :func:`read_csv`, but reading the file line by line instead of whole."""
+    return _parse_csv(_decoded_lines(path), path, delimiter)
+
+
+def _parse_jsonl(lines: Iterable[str], path: Path) -> Iterator[tuple[int, dict]]:
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -50,13 +72,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
         yield lineno, obj
 
 
-def read_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, row)`` with every cell a string; ``line_number`` is where the row starts.
-
-    Cells are kept as strings: no "NA"/"NULL" guessing (XSumFaith's "NULL" is a real label value).
-    """
-    text = read_text(path)
-    reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter)
+def _parse_csv(lines: Iterable[str], path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.DictReader(lines, delimiter=delimiter)
     try:
         if reader.fieldnames is None:  # reads the header first, so that line_num counts from it
             return
@@ -89,39 +106,6 @@ def _decoded_lines(path: Path) -> Iterator[str]:
             except UnicodeDecodeError as exc:
                 raise DataError(f"line {lineno}: not UTF-8 text ({exc.reason} at byte {exc.start} of the line)",
                                 path=path) from None
-
-
-def stream_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """Like :func:`read_jsonl`, but reading the file line by line instead of whole."""
-    for lineno, line in enumerate(_decoded_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"line {lineno}: not valid JSON: {exc.msg} (column {exc.colno})", path=path) from None
-        if not isinstance(obj, dict):
-            raise DataError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}", path=path)
-        yield lineno, obj
-
-
-def stream_csv(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict]]:
-    """Like :func:`read_csv`, but reading the file line by line instead of whole."""
-    reader = csv.DictReader(_decoded_lines(path), delimiter=delimiter)
-    try:
-        if reader.fieldnames is None:
-            return
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            if None in row:
-                raise DataError(f"line {start}: {len(row[None])} cell(s) more than the header has", path=path)
-            yield start, row
-    except csv.Error as exc:
-        raise DataError(f"line {reader.line_num}: unreadable CSV: {exc}", path=path) from None
 
 
 def require(obj: dict, key: str, path: Path, where) -> object:
