@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import math
 import os
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets._io import stream_jsonl
 from ..errors import ConfigError, DataError, RunError
 from ..io import atomic_open, write_json
 from .loss import CLAMP, LABEL_SMOOTHING, conseq_loss
@@ -132,18 +132,11 @@ def read_pairs(path) -> list[dict]:
     if not path.is_file():
         raise DataError("no such pairs file", path=path)
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"line {lineno}: not valid JSON ({exc.msg})", path=path) from None
-            for key in ("doc_id", "source", "positive", "negative"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise DataError(f"line {lineno}: field {key!r} is missing or empty", path=path)
-            rows.append(row)
+    for lineno, row in stream_jsonl(path):
+        for key in ("doc_id", "source", "positive", "negative"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise DataError(f"line {lineno}: field {key!r} is missing or empty", path=path)
+        rows.append(row)
     if not rows:
         raise DataError("the pairs file holds no pairs (did `conseq select` keep any document?)", path=path)
     return rows
