@@ -95,3 +95,35 @@ def test_bootstrap_of_partial_pearson_with_one_varying_system_equals_the_loop():
         assert np.isnan(fast).tolist() == np.isnan(loop).tolist()
         assert fast[~np.isnan(fast)] == pytest.approx(loop[~np.isnan(loop)], abs=1e-9)
         assert np.isfinite(fast).sum() > 20  # most resamples contain system A
+
+
+def test_correlation_result_records_the_protocol_and_counts():
+    from factbench.stats import correlate
+
+    docs, systems = ["d1", "d1", "d2", "d2", "d3", "d3"], ["A", "B", "A", "B", "A", "B"]
+    x, y = [1.0, 2.0, 3.0, 1.0, 2.0, 5.0], [1.0, 3.0, 2.0, 2.0, 1.0, 4.0]
+    res = correlate(x, y, docs=docs, systems=systems, level="partial", method="spearman")
+    assert (res.method, res.level, res.kendall_variant, res.n, res.n_controls) == ("spearman", "partial", "b", 6, 1)
+    assert res.statistic == "Spearman"
+    glob = correlate(x, y, docs=docs, systems=systems, level="global", method="pearson")
+    assert (glob.statistic, glob.n_controls, glob.n) == ("Pearson", 0, 6)
+    sys_level = correlate(x, y, docs=docs, systems=systems, level="system", method="kendall", kendall_variant="c")
+    assert sys_level.describe() == "Kendall tau-c, system-level (2 systems)"
+    assert glob.describe() == "Pearson, global"
+    with pytest.raises(DataError, match=r"^length mismatch: x=6, y=6, docs=5"):
+        correlate(x, y, docs=docs[:5], level="summary")
+    with pytest.raises(DataError, match=r"^length mismatch: x=6, y=6, docs=6, systems=4"):
+        correlate(x, y, docs=docs, systems=systems[:4], level="partial")
+
+
+def test_roc_auc_with_a_single_positive_and_single_class():
+    # one positive (0.6) against negatives 0.2, 0.6, 0.9: wins 1, ties 1/2, losses 1 -> 1.5 / 3
+    from factbench.stats import roc_auc
+
+    assert roc_auc([0, 1, 0, 0], [0.2, 0.6, 0.6, 0.9]) == pytest.approx(0.5)
+    assert roc_auc([1, 0, 1, 1], [0.2, 0.6, 0.6, 0.9]) == pytest.approx(1.5 / 3)
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.3])) and np.isnan(roc_auc([0, 0], [0.2, 0.3]))
+    with pytest.raises(DataError, match=r"^length mismatch: labels=2, scores=3$"):
+        roc_auc([0, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(DataError, match=r"^labels: binary labels must be 0 or 1; got \[-1.0, 2.0\]$"):
+        roc_auc([0, 2, -1, 1], [0.1, 0.2, 0.3, 0.4])
