@@ -34,6 +34,7 @@ pytest_add_cli_args_test_selection=
     tests/stats/test_oracles_intervals.py
     tests/stats/test_oracles_significance.py
     tests/stats/test_oracles_kendall_detection.py
+    tests/stats/test_mutation_kills_stats.py
 EOF
     ;;
     analysis) cat <<'EOF'
