@@ -127,3 +127,28 @@ def test_roc_auc_with_a_single_positive_and_single_class():
         roc_auc([0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(DataError, match=r"^labels: binary labels must be 0 or 1; got \[-1.0, 2.0\]$"):
         roc_auc([0, 2, -1, 1], [0.1, 0.2, 0.3, 0.4])
+
+
+def test_balanced_accuracy_refuses_unequal_lengths():
+    from factbench.stats import balanced_accuracy
+
+    with pytest.raises(DataError, match=r"^length mismatch: labels=2, predictions=3$"):
+        balanced_accuracy([1, 0], [1, 0, 1])
+
+
+def test_bootstrap_of_partial_pearson_with_a_system_of_two_summaries_equals_the_loop():
+    """System C has two summaries (documents d0 and d1, which A and B also have): in many resamples only one of
+    them is drawn, once, and then C's residual is 0 (the shared-moment path must subtract C's weighted mean
+    even when C's total weight is 1). Consistency check against the materialised reference loop."""
+    rng = np.random.default_rng(5)
+    systems = np.array(["A"] * 10 + ["B"] * 10 + ["C"] * 2)
+    docs = np.array([f"d{i}" for i in range(10)] * 2 + ["d0", "d1"])
+    x, y = rng.normal(size=22), rng.normal(size=22)
+    x[-2:], y[-2:] = [4.0, 6.0], [6.0, 4.0]  # C's two summaries are outliers: counting them moves r a lot
+    layout = make_layout(docs, systems)
+    w = resample_weights(layout, 80, "inputs", seed=2)
+    fast = bootstrap_distribution(x, y, layout, "partial", "pearson", weights=w)
+    loop = bootstrap_distribution_loop(x, y, layout, "partial", "pearson", n_resamples=80, unit="inputs", seed=2)
+    assert fast == pytest.approx(loop, abs=1e-9)
+    c_weight = w[0][:, layout.doc_names.index("d0")] + w[0][:, layout.doc_names.index("d1")]
+    assert (c_weight == 1).sum() > 10  # resamples where system C has total weight 1
