@@ -152,3 +152,80 @@ def test_bootstrap_of_partial_pearson_with_a_system_of_two_summaries_equals_the_
     assert fast == pytest.approx(loop, abs=1e-9)
     c_weight = w[0][:, layout.doc_names.index("d0")] + w[0][:, layout.doc_names.index("d1")]
     assert (c_weight == 1).sum() > 10  # resamples where system C has total weight 1
+
+
+def test_williams_less_and_boundaries():
+    """p('less') = P(T <= t) of the t distribution with n - 3 df; r = 1 and n = 4 (1 df) are valid inputs."""
+    from factbench.errors import ConfigError
+    from factbench.stats import williams_test
+
+    two = williams_test(0.4, 0.5, 0.1, 103)
+    less = williams_test(0.4, 0.5, 0.1, 103, alternative="less")
+    assert less.p_value == pytest.approx(stats.t.cdf(two.statistic, 100), abs=1e-12)
+    assert williams_test(1.0, 0.5, 0.5, 10).statistic > 0
+    assert "1 df" in williams_test(0.6, 0.2, 0.3, 4).test
+    with pytest.raises(ConfigError, match=r"^williams_test: r13 = 1.5 is not a correlation$"):
+        williams_test(0.5, 1.5, 0.2, 10)
+    with pytest.raises(ConfigError, match=r"^alternative must be one of"):
+        williams_test(0.5, 0.4, 0.2, 10, alternative="bigger")
+
+
+def test_bootstrap_difference_counts_ties_at_zero_and_uses_the_confidence():
+    """Differences [0, 0.1, 0.2, 0.3]: a quarter at or below 0, all at or above 0 -> p = 2 * 1/4 = 0.5;
+    identical distributions -> p = min(1, 2 * 1) = 1; the interval is the 5th/95th percentile at 90 %."""
+    from factbench.stats import bootstrap_difference
+
+    res = bootstrap_difference(0.5, 0.5, [0.1, 0.2, 0.3, 0.4], [0.1, 0.1, 0.1, 0.1])
+    assert res.p_value == 0.5
+    res = bootstrap_difference(0.5, 0.5, [0.3, 0.2, 0.1, 0.1], [0.3, 0.3, 0.2, 0.1])  # d = [0, -0.1, -0.1, 0]
+    assert res.p_value == 1.0
+    d = np.arange(101) / 100.0
+    res = bootstrap_difference(1.0, 0.5, d, np.zeros(101), confidence=0.9)
+    assert (res.low, res.high) == pytest.approx((0.05, 0.95))
+
+
+def _grid_with_a_missing_score():
+    rng = np.random.default_rng(9)
+    docs = np.repeat([f"d{i:02d}" for i in range(12)], 3)
+    systems = np.tile(["A", "B", "C"], 12)
+    y = rng.integers(0, 4, size=36).astype(float)
+    a, b = y + rng.normal(size=36), y + 2 * rng.normal(size=36)
+    keep = np.ones(36, bool)
+    keep[[4, 17]] = False  # two summaries without a score; their documents keep other summaries
+    return docs, systems, y, a, b, keep
+
+
+@pytest.mark.parametrize("level, method", [("global", "pearson"), ("partial", "pearson"), ("summary", "kendall")])
+def test_masked_rows_are_left_out_of_bootstrap_and_permutation(level, method):
+    """Rows outside ``mask`` (a missing score, NaN) count as absent: the bootstrap distribution and the
+    permutation test equal those of the data without these rows (same documents, so the same draws).
+    Consistency check (factbench with a mask against factbench on the subset)."""
+    from factbench.stats import permutation_test
+
+    docs, systems, y, a, b, keep = _grid_with_a_missing_score()
+    full, sub = make_layout(docs, systems), make_layout(docs[keep], systems[keep])
+    x = np.where(keep, a, np.nan)
+    w_full, w_sub = resample_weights(full, 40, "inputs", seed=4), resample_weights(sub, 40, "inputs", seed=4)
+    masked = bootstrap_distribution(x, y, full, level, method, "c", weights=w_full, mask=keep)
+    plain = bootstrap_distribution(a[keep], y[keep], sub, level, method, "c", weights=w_sub)
+    assert masked == pytest.approx(plain, abs=1e-12, nan_ok=True)
+    for unit in ("inputs", "systems"):
+        p_masked = permutation_test(np.where(keep, a, 0.0), np.where(keep, b, 0.0), np.where(keep, y, 0.0), full,
+                                    level, method, "c", n_permutations=200, unit=unit, seed=0, mask=keep)
+        p_sub = permutation_test(a[keep], b[keep], y[keep], sub, level, method, "c", n_permutations=200,
+                                 unit=unit, seed=0)
+        assert (p_masked.statistic, p_masked.p_value) == pytest.approx((p_sub.statistic, p_sub.p_value), abs=1e-12)
+
+
+def test_permutation_test_is_scale_free_and_seeded_by_default():
+    """Each metric is z-scored first, so rescaling one metric changes nothing; the default seed is 0."""
+    from factbench.stats import correlate, permutation_test
+
+    docs, systems, y, a, b, _ = _grid_with_a_missing_score()
+    lay = make_layout(docs, systems)
+    base = permutation_test(a, b, y, lay, "summary", "kendall", "c", n_permutations=300, seed=0)
+    scaled = permutation_test(a, 1000 * b + 7, y, lay, "summary", "kendall", "c", n_permutations=300)
+    assert (scaled.statistic, scaled.p_value) == (base.statistic, base.p_value)
+    expected = (correlate(a, y, docs=docs, level="summary", method="kendall", kendall_variant="c").value
+                - correlate(b, y, docs=docs, level="summary", method="kendall", kendall_variant="c").value)
+    assert base.statistic == pytest.approx(expected, abs=1e-12)  # tau-c, not tau-b
