@@ -229,3 +229,32 @@ def test_permutation_test_is_scale_free_and_seeded_by_default():
     expected = (correlate(a, y, docs=docs, level="summary", method="kendall", kendall_variant="c").value
                 - correlate(b, y, docs=docs, level="summary", method="kendall", kendall_variant="c").value)
     assert base.statistic == pytest.approx(expected, abs=1e-12)  # tau-c, not tau-b
+
+
+def test_permutation_test_default_variant_single_permutation_and_undefined_case():
+    from factbench.stats import correlate, permutation_test
+
+    docs, systems, y, a, b, _ = _grid_with_a_missing_score()
+    lay = make_layout(docs, systems)
+    res = permutation_test(a, b, y, lay, "summary", "kendall", n_permutations=50)  # default variant: tau-b
+    expected = (correlate(a, y, docs=docs, level="summary", method="kendall").value
+                - correlate(b, y, docs=docs, level="summary", method="kendall").value)
+    assert res.statistic == pytest.approx(expected, abs=1e-12)
+    # one permutation: p = (1 + count) / 2, count 0 or 1
+    assert permutation_test(a, b, y, lay, "global", "pearson", n_permutations=1).p_value in (0.5, 1.0)
+    flat = permutation_test(np.ones(36), b, y, lay, "global", "pearson", n_permutations=20)
+    assert np.isnan(flat.statistic) and np.isnan(flat.p_value) and flat.test == "paired permutation over inputs"
+
+
+def test_fisher_interval_edges():
+    from factbench.stats import fisher_interval
+
+    undefined = fisher_interval(0.3, 3)
+    assert (undefined.estimate, undefined.confidence, undefined.kind) == (0.3, 0.95, "fisher")
+    assert np.isnan(undefined.low) and np.isnan(undefined.high)
+    assert undefined.describe() == "95% Fisher z interval"
+    one_df = fisher_interval(0.3, 4)  # n - 3 = 1: defined, z +- 1.96
+    assert one_df.high == pytest.approx(np.tanh(np.arctanh(0.3) + stats.norm.ppf(0.975)), abs=1e-12)
+    perfect = fisher_interval(1.0, 10)  # r = 1 is a correlation: a (degenerate) interval at 1
+    assert perfect.high == pytest.approx(1.0) and perfect.low > 0.99
+    assert (perfect.estimate, perfect.kind, perfect.confidence) == (1.0, "fisher", 0.95)
