@@ -76,7 +76,7 @@ def main(work: str, group: str, seconds: str, recheck: str | None = None) -> Non
     killed_later = [n for n in survivors if rechecked.get(n) == "killed"]
     if rechecked:
         after = (count["killed"] + len(killed_later)) / scored if scored else float("nan")
-        print(f"After the tests added for the survivors: **{after:.1%}** ({len(killed_later)} of the "
+        print(f"\nAfter the tests added for the survivors: **{after:.1%}** ({len(killed_later)} of the "
               f"{len(survivors)} survivors killed; re-checked with `scripts/mutation_recheck.py`).\n")
     diffs, cats = {}, defaultdict(list)
     for name in survivors:
