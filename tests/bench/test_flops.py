@@ -2,11 +2,10 @@
 against hand-computed matmul and attention FLOPs."""
 
 import pytest
+import torch
+import transformers as tf
 
 from factbench.bench.flops import ParamCounts, estimate, param_counts
-
-torch = pytest.importorskip("torch")
-tf = pytest.importorskip("transformers")
 
 
 def small_bart():

@@ -94,11 +94,16 @@ PAIRS = (("rouge1", "Rouge 1"), ("rouge2", "Rouge 2"), ("rougeL", "Rouge L"))
 
 
 def test_frank_rouge_agrees_with_official_values(frank_run):
-    """DATASETS.md §3.2: rouge-score with stemming, F-measure, against the reference, agrees with FRANK's
-    official pyrouge values within 0.01 for >= 97 % (R1), 99 % (R2), 98 % (RL) of the 2246 summaries."""
-    for (ours_col, official_col), share in zip(PAIRS, (0.97, 0.99, 0.98)):
-        within = ((frank_run[ours_col] - frank_run[official_col]).abs() <= 0.01).mean()
-        assert within >= share, f"{ours_col}: only {within:.3f} within 0.01"
+    """DATASETS.md §3.2 (and the ROUGE card): rouge-score with stemming, F-measure, against the reference, agrees
+    with FRANK's official pyrouge values within 0.01 for 97.2 % (R1), 99.5 % (R2), 98.7 % (RL) of the 2246
+    summaries, with mean absolute differences 0.0009, 0.0002, 0.0006: the test asserts these figures as stated
+    (to their last digit), not a lower bound."""
+    documented = {"rouge1": (97.2, 0.0009), "rouge2": (99.5, 0.0002), "rougeL": (98.7, 0.0006)}
+    for ours_col, official_col in PAIRS:
+        diff = (frank_run[ours_col] - frank_run[official_col]).abs()
+        share, mad = documented[ours_col]
+        assert round(100 * (diff <= 0.01).mean(), 1) == share, ours_col
+        assert round(diff.mean(), 4) == mad, ours_col
 
 
 def test_frank_rouge_partial_pearson_matches_official_rows(frank_run):

@@ -66,8 +66,11 @@ def test_cross_attention_cache_keeps_one_row_per_group(lm):
     runners = []
     _decode(lm, False, 8, runners)  # ends with the 3 rows of source 0
     keys = runners[-1].past.cross_attention_cache.layers[0].keys
+    import transformers
+
     grouped = scoring.decoding_attention_works(lm.model)
-    assert grouped or lm.model.config.model_type == "t5"
+    t5_on_4x = lm.model.config.model_type == "t5" and int(transformers.__version__.split(".")[0]) < 5
+    assert grouped == (not t5_on_4x)  # the docstring's rule, both ways
     assert keys.shape[0] == (1 if grouped else 3) and runners[-1].cross_per_group == grouped
 
 
