@@ -158,16 +158,22 @@ def test_beam_search_stops_by_transformers_early_stop_rule():
 
 
 def test_beam_search_goes_on_while_a_running_beam_can_still_win():
-    """Same model, but at step 1 "b" is likelier (p = 0.7): "b b" = ln 0.4 + ln 0.7 = -1.2730, -0.6365 at length 2,
+    """transformers' heuristic rule (``early_stopping=False``). Same model, but at step 1 "b" is likelier (p = 0.7): "b b" = ln 0.4 + ln 0.7 = -1.2730, -0.6365 at length 2,
     better than the worst finished ("b EOS" = ln 0.4 + ln 0.3 = -2.1203, norm -1.0601): the search goes on and
     step 2 finishes "b b EOS" (-1.2831, norm -0.4277), which replaces "b EOS"; then the best running "b b b"
     (-5.8782 / 3 = -1.9594) cannot beat -0.5108: stop after three steps."""
     table = lambda step: bs_table(step) if step != 1 else logs(1e-6, 0.3, 0.7 - 1e-6)  # noqa: E731
     model = ScriptedSeq2Seq(table, vocab=3)
-    (hyps,) = beam_search(model, Tokenizer(), [[5]], num_beams=2, num_return=2, max_new_tokens=6)
+    (hyps,) = beam_search(model, Tokenizer(), [[5]], num_beams=2, num_return=2, max_new_tokens=6,
+                          early_stopping=False)
     assert [h.tokens for h in hyps] == [[2, 2, EOS], [EOS]]
     assert hyps[0].norm_score == pytest.approx((math.log(0.4) + math.log(0.7) + math.log(0.99)) / 3, abs=1e-5)
     assert model.calls == 3
+    # early_stopping=True (QAGS's setting, fairseq's rule) stops once num_beams hypotheses are finished: after
+    # step 1 both "EOS" and "b EOS" are, so "b b EOS" is never reached.
+    model = ScriptedSeq2Seq(table, vocab=3)
+    (hyps,) = beam_search(model, Tokenizer(), [[5]], num_beams=2, num_return=2, max_new_tokens=6, early_stopping=True)
+    assert [h.tokens for h in hyps] == [[EOS], [2, EOS]] and model.calls == 2
 
 
 # --------------------------------------------------------------------------------------------------------------
