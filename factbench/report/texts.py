@@ -8,6 +8,7 @@ document, so sources are stored once), then one line per summary
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,19 +18,29 @@ TEXTS_FILE = "texts.jsonl"
 
 
 def write_texts(run_dir: str | Path, records) -> Path:
-    """Write ``texts.jsonl`` for ``records`` (an iterable of :class:`factbench.records.Record`)."""
+    """Write ``texts.jsonl`` for ``records`` (a re-iterable of :class:`factbench.records.Record`).
+
+    Two passes, sources then summaries, holding only a digest per distinct source: memory does not grow with
+    the texts (the runner streams its records).
+    """
     path = Path(run_dir) / TEXTS_FILE
-    source_ids: dict[str, int] = {}
+    source_ids: dict[bytes, int] = {}
+
+    def source_id(text: str) -> tuple[int, bool]:
+        key = hashlib.sha1(text.encode("utf-8")).digest()
+        new = key not in source_ids
+        if new:
+            source_ids[key] = len(source_ids)
+        return source_ids[key], new
+
     with atomic_open(path) as fh:
-        rows = []
         for r in records:
-            if r.source not in source_ids:
-                source_ids[r.source] = len(source_ids)
-                fh.write(json.dumps({"source_id": source_ids[r.source], "source": r.source}, ensure_ascii=False) + "\n")
-            rows.append({"dataset": r.dataset, "example_id": r.example_id, "source_id": source_ids[r.source],
-                         "summary": r.summary, "references": list(r.references)})
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sid, new = source_id(r.source)
+            if new:
+                fh.write(json.dumps({"source_id": sid, "source": r.source}, ensure_ascii=False) + "\n")
+        for r in records:
+            fh.write(json.dumps({"dataset": r.dataset, "example_id": r.example_id, "source_id": source_id(r.source)[0],
+                                 "summary": r.summary, "references": list(r.references)}, ensure_ascii=False) + "\n")
     return path
 
 
