@@ -44,19 +44,28 @@ def write_texts(run_dir: str | Path, records) -> Path:
     return path
 
 
-def read_texts(run_dir: str | Path) -> tuple[dict[int, str], dict[tuple[str, str], dict]]:
-    """``(sources by id, summary rows by (dataset, example_id))``; both empty when the run stored no texts
-    (runs made before ``texts.jsonl`` existed)."""
+def text_offsets(run_dir: str | Path) -> tuple[dict[int, int], dict[tuple[str, str], int]]:
+    """Where each line of ``texts.jsonl`` starts: ``(source lines by source id, summary lines by (dataset,
+    example_id))``; both empty when the run stored no texts (runs made before ``texts.jsonl`` existed). The
+    texts stay on disk: read one with :func:`read_line`, so that memory does not grow with them."""
     path = Path(run_dir) / TEXTS_FILE
-    sources: dict[int, str] = {}
-    rows: dict[tuple[str, str], dict] = {}
+    sources: dict[int, int] = {}
+    rows: dict[tuple[str, str], int] = {}
     if not path.is_file():
         return sources, rows
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
+        pos = 0
         for line in fh:
             row = json.loads(line)
             if "source" in row:
-                sources[row["source_id"]] = row["source"]
+                sources[row["source_id"]] = pos
             else:
-                rows[(row["dataset"], row["example_id"])] = row
+                rows[(row["dataset"], row["example_id"])] = pos
+            pos += len(line)
     return sources, rows
+
+
+def read_line(fh, pos: int) -> dict:
+    """The JSON line of the open binary file ``fh`` that starts at byte ``pos``."""
+    fh.seek(pos)
+    return json.loads(fh.readline())

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...io import atomic_open
-from ..texts import read_texts
+from ..texts import TEXTS_FILE, read_line, text_offsets
 
 DATA_DIR = "report_data"
 ROWS_PER_CHUNK = 50  # a summary view loads one chunk: 50 FRANK summaries are 27 kB, 160 kB with QUALS + QAGS
@@ -91,18 +91,23 @@ def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
     score_names = [n for m in meta["metrics"].values() for n in m.get("score_names", [])]
     score_names = [n for n in score_names if n in scores.columns]
     label_names = [c[len("label:"):] for c in scores.columns if c.startswith("label:")]
-    sources, texts = read_texts(run_dir)
+    # The texts stay in texts.jsonl and are read line by line where needed (memory does not grow with them).
+    source_at, text_at = text_offsets(run_dir)
     keys = list(zip(scores["dataset"].astype(str), scores["example_id"].astype(str)))
     row_of = {k: i for i, k in enumerate(keys)}
+    texts_fh = (run_dir / TEXTS_FILE).open("rb") if text_at else open(os.devnull, "rb")
 
-    index = {"n": len(scores), "rows_per_chunk": ROWS_PER_CHUNK, "texts": bool(texts)}
+    def text(key) -> dict:
+        return read_line(texts_fh, text_at[key]) if key in text_at else {}
+
+    index = {"n": len(scores), "rows_per_chunk": ROWS_PER_CHUNK, "texts": bool(text_at)}
     for col in ("dataset", "split", "system"):
         index[col + "_names"], index[col] = _codes(scores[col].fillna(""))
     index["example_id"] = [k[1] for k in keys]
     index["doc_id"] = [str(v) for v in scores["doc_id"].fillna("")]
     index["labels"] = {n: [_number(v) for v in scores["label:" + n]] for n in label_names}
     index["scores"] = {n: [_number(v) for v in scores[n]] for n in score_names}
-    index["summary"] = [texts.get(k, {}).get("summary", "") for k in keys]
+    index["summary"] = [text(k).get("summary", "") for k in keys]
     index["metric_of_score"] = {n: label for label, m in meta["metrics"].items() for n in m.get("score_names", [])}
 
     # results.jsonl is written metric by metric, so a row's details are spread over the file: a first pass
@@ -120,21 +125,21 @@ def write_data(run_dir: Path, meta: dict, scores: pd.DataFrame) -> dict:
                     where[i].append(pos)
                 pos += len(line)
     n_chunks = max(1, math.ceil(len(keys) / ROWS_PER_CHUNK))
-    with (results.open("rb") if results.is_file() else open(os.devnull, "rb")) as fh:
+    with texts_fh, (results.open("rb") if results.is_file() else open(os.devnull, "rb")) as fh:
         for k in range(n_chunks):
             rows, chunk_sources = {}, {}
             for i in range(k * ROWS_PER_CHUNK, min(len(keys), (k + 1) * ROWS_PER_CHUNK)):
-                text = texts.get(keys[i], {})
-                sid = text.get("source_id")
-                if sid is not None and sid in sources:
-                    chunk_sources[sid] = sources[sid]
+                stored = text(keys[i])
+                sid = stored.get("source_id")
+                if sid is not None and sid in source_at and sid not in chunk_sources:
+                    chunk_sources[sid] = read_line(texts_fh, source_at[sid])["source"]
                 metrics = {}
                 for pos in where[i]:
                     fh.seek(pos)
                     row = json.loads(fh.readline())
                     metrics[row.get("metric", "?")] = {"missing": row.get("missing"),
                                                        "details": _compact(row.get("details") or {})}
-                rows[i] = {"source_id": sid, "references": text.get("references", []), "metrics": metrics}
+                rows[i] = {"source_id": sid, "references": stored.get("references", []), "metrics": metrics}
             _js_gzip(out / f"chunk_{k:05d}.js", "FB.chunkz", {"chunk": k, "rows": rows, "sources": chunk_sources})
     index["n_chunks"] = n_chunks
     _js(out / "index.js", "FB.index", index)
