@@ -2,20 +2,25 @@
 
 The shards must be one run cut in N: every shard present once, the same metrics with the same signatures, the
 same datasets, split, limit, profile and seed. Every record must be present exactly once, in the shard its hash
-names, and the datasets complete (the counts the shards recorded before sharding). The merged ``scores.csv`` and
-``results.jsonl`` list the records in the order of the unsharded run, with each stored value copied as written,
-so they equal the files of the unsharded run; the reports are then recomputed from them.
+names, and the datasets complete (the counts the shards recorded before sharding). The merged ``scores.csv``,
+``results.jsonl``, ``groups.csv`` and ``texts.jsonl`` list the records in the order of the unsharded run, with
+each stored value copied as written (sources renumbered across shards), so they equal the files of the unsharded
+run; the reports are then recomputed from them. Lines are found through byte offsets: the texts and details are
+never all held in memory.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
 from .. import rundir
 from ..errors import RunError
 from ..io import atomic_open, read_json, write_json
+from ..report.grouping import GROUPS_FILE
+from ..report.texts import TEXTS_FILE, read_line, text_offsets
 from .local import sum_nested
 from .shard import read_shard_file, shard_of
 
@@ -66,6 +71,10 @@ def merge(run_dirs: list[str | Path], out: str | Path, command: str = "") -> Pat
     out.mkdir(parents=True, exist_ok=True)
     _write_scores(out, dirs, order)
     _write_results(out, dirs, order, list(first_meta["metrics"]))
+    if all((d / GROUPS_FILE).is_file() for d in dirs):
+        _write_groups(out, dirs, order)
+    if all((d / TEXTS_FILE).is_file() for d in dirs):
+        _write_texts(out, dirs, order)
     _write_meta(out, dirs, shards, command)
     from ..report import write_reports
 
@@ -159,6 +168,66 @@ def _write_results(out: Path, dirs: list[Path], order, labels: list[str]) -> Non
                     src = handles[where[0]]
                     src.seek(where[1])
                     fh.write(src.readline())
+    finally:
+        for h in handles:
+            h.close()
+
+
+def _write_groups(out: Path, dirs: list[Path], order) -> None:
+    """One groups.csv. The runner names a meta field where a record first has it; from the shards' files, a field
+    first shows as a non-empty cell, in the unsharded order (fields that are empty everywhere come last)."""
+    headers, rows = [], {}
+    for n, d in enumerate(dirs):
+        with open(d / GROUPS_FILE, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            headers.append(next(reader)[2:])
+            for row in reader:
+                rows[(row[0], row[1])] = dict(zip(headers[n], row[2:]))
+    fields: dict[str, None] = {}
+    ranked = sorted(order, key=order.get)
+    for key in ranked:
+        for name, value in rows.get(key, {}).items():
+            if value != "":
+                fields.setdefault(name, None)
+    for header in headers:
+        fields.update((name, None) for name in header if name not in fields)
+    with atomic_open(out / GROUPS_FILE, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["dataset", "example_id", *fields])
+        for key in ranked:
+            if key not in rows:
+                raise RunError(f"{dirs[order[key][2]]}: {GROUPS_FILE} has no row for {key[0]}/{key[1]}")
+            writer.writerow([*key, *(rows[key].get(name, "") for name in fields)])
+
+
+def _write_texts(out: Path, dirs: list[Path], order) -> None:
+    """One texts.jsonl: sources numbered in the order the unsharded run first meets them (a source shared by
+    records of two shards is stored once), then the summaries in the unsharded order."""
+    offsets = [text_offsets(d) for d in dirs]
+    handles = [open(d / TEXTS_FILE, "rb") for d in dirs]
+    ranked = sorted(order, key=order.get)
+    try:
+        global_id: dict[tuple[int, int], int] = {}  # (shard, its source id) -> merged source id
+        by_digest: dict[bytes, int] = {}
+        with atomic_open(out / TEXTS_FILE) as fh:
+            for key in ranked:
+                n = order[key][2]
+                if key not in offsets[n][1]:
+                    raise RunError(f"{dirs[n]}: {TEXTS_FILE} has no line for {key[0]}/{key[1]}")
+                sid = read_line(handles[n], offsets[n][1][key])["source_id"]
+                if (n, sid) in global_id:
+                    continue
+                source = read_line(handles[n], offsets[n][0][sid])["source"]
+                digest = hashlib.sha1(source.encode("utf-8")).digest()
+                if digest not in by_digest:
+                    by_digest[digest] = len(by_digest)
+                    fh.write(json.dumps({"source_id": by_digest[digest], "source": source}, ensure_ascii=False) + "\n")
+                global_id[(n, sid)] = by_digest[digest]
+            for key in ranked:
+                n = order[key][2]
+                row = read_line(handles[n], offsets[n][1][key])
+                row["source_id"] = global_id[(n, row["source_id"])]
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
         for h in handles:
             h.close()

@@ -70,7 +70,7 @@ def test_three_shards_partition_the_records_and_merge_into_the_unsharded_run(tmp
     result = invoke("merge", shard_dirs[2], shard_dirs[0], shard_dirs[1], "--out", tmp_path / "merged")
     assert result.exit_code == 0, result.output
     merged = tmp_path / "merged"
-    for name in ("scores.csv", "results.jsonl"):
+    for name in ("scores.csv", "results.jsonl", "groups.csv", "texts.jsonl"):
         assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
     meta = json.loads((merged / "run.json").read_text())
     assert [d["n"] for d in meta["datasets"]] == [30, 9]
