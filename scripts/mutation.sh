@@ -35,7 +35,13 @@ pytest_add_cli_args_test_selection=
     tests/stats/test_oracles_intervals.py
     tests/stats/test_oracles_significance.py
     tests/stats/test_oracles_kendall_detection.py
+    tests/stats/test_detection_intervals.py
     tests/stats/test_mutation_kills_stats.py
+    tests/stats/test_mutation_kills_correlation.py
+    tests/stats/test_mutation_kills_detection.py
+    tests/stats/test_mutation_kills_resampling.py
+    tests/stats/test_mutation_kills_significance.py
+    tests/stats/test_mutation_kills_weighted.py
 EOF
     ;;
     analysis) cat <<'EOF'
@@ -63,6 +69,8 @@ pytest_add_cli_args_test_selection=
     tests/metrics/test_quals.py
     tests/metrics/test_entity_overlap.py
     tests/metrics/test_rouge.py
+    tests/metrics/test_mutation_kills_format_details.py
+    tests/metrics/test_mutation_kills_rouge_entities_qags_text.py
     -k
     not benchmark and not cliff and not frank
 EOF

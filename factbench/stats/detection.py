@@ -111,6 +111,7 @@ def roc_curve(labels, scores):
     """False- and true-positive rates for every distinct threshold (predict consistent when score >= t)."""
     y = _binary(labels)
     s = as_vector(scores, "scores")
+    same_length(labels=y, scores=s)
     order = np.argsort(-s, kind="stable")
     s, y = s[order], y[order]
     last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
@@ -317,7 +318,8 @@ def detection_bootstrap(labels, scores, threshold: float, *, n_resamples: int = 
     confidence = confidence_level(confidence)
     y = _binary(labels)
     s = as_vector(scores, "scores")
-    same_length(labels=y, scores=s)
+    if not same_length(labels=y, scores=s):
+        raise DataError("detection_bootstrap: no test summaries to resample")
     pred = (s > threshold).astype(int)
     weights = class_resample_weights(y, n_resamples, seed)
     bacc_dist = weighted_balanced_accuracy(y, pred, weights)

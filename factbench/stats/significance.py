@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _sps
 
-from ..errors import ConfigError
-from ._checks import choice, confidence_level, positive_int
+from ..errors import ConfigError, DataError
+from ._checks import choice, confidence_level, positive_int, same_length
 from .correlation import Layout, level_statistic
 from .resampling import UNITS, percentile_interval
 
@@ -111,6 +111,8 @@ def permutation_test(xa, xb, y, layout: Layout, level: str, method: str, kendall
     choice(unit, UNITS, "permutation unit")
     choice(alternative, ALTERNATIVES, "alternative")
     mask = np.ones(layout.n, bool) if mask is None else np.asarray(mask, bool)
+    if same_length(metric_a=np.ravel(xa), metric_b=np.ravel(xb), human=np.ravel(y), mask=mask) != layout.n:
+        raise DataError(f"permutation_test: {len(mask)} values per input, but the layout has {layout.n} rows")
     a = _standardise(np.where(mask, xa, 0.0), mask)
     b = _standardise(np.where(mask, xb, 0.0), mask)
     y = np.where(mask, y, 0.0)

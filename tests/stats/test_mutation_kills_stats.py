@@ -258,3 +258,23 @@ def test_fisher_interval_edges():
     perfect = fisher_interval(1.0, 10)  # r = 1 is a correlation: a (degenerate) interval at 1
     assert perfect.high == pytest.approx(1.0) and perfect.low > 0.99
     assert (perfect.estimate, perfect.kind, perfect.confidence) == (1.0, "fisher", 0.95)
+
+
+def test_detection_interval_describes_its_confidence_level_resamples_and_seed():
+    """The text the analysis tables print next to the interval: 90 % must read "90%", not 95 % or 0.9 %."""
+    from factbench.stats.detection import INTERVAL_TEXT, detection_bootstrap
+
+    iv = detection_bootstrap([0, 1, 0, 1, 1, 0], [0.1, 0.8, 0.3, 0.7, 0.9, 0.2], 0.5, n_resamples=50, seed=3,
+                             confidence=0.9)
+    assert iv.describe() == f"90% {INTERVAL_TEXT}, 50 resamples, seed 3"
+
+
+def test_roc_curve_and_detection_bootstrap_refuse_mismatched_or_empty_input():
+    """Found while accounting for detection's survivors: roc_curve drew a curve from 3 of 5 labels while dividing
+    by the positives of all 5; an empty test cut gave an all-NaN interval with numpy warnings."""
+    from factbench.stats.detection import detection_bootstrap
+
+    with pytest.raises(DataError, match=r"^length mismatch: labels=5, scores=3$"):
+        roc_curve([1, 0, 1, 0, 1], [0.5, 0.2, 0.7])
+    with pytest.raises(DataError, match=r"^detection_bootstrap: no test summaries to resample$"):
+        detection_bootstrap([], [], 0.5)
