@@ -167,7 +167,7 @@ def main(work: str, group: str, seconds: str, recheck: str | None = None) -> Non
             cats["killed by the tests added after the run"].append(name)
         elif (function_of(name), fingerprint(changed)) in accounted:
             rid = accounted[(function_of(name), fingerprint(changed))]
-            cats[f"{rid}: {reasons[rid]}"].append(name)
+            cats[rid].append(name)
             if rid.startswith("eq-"):
                 equivalent.add(name)
         else:
@@ -189,11 +189,15 @@ def main(work: str, group: str, seconds: str, recheck: str | None = None) -> Non
           "survivors are equivalent, categories `eq-*` and numpy warning suppression below; the others not "
           f"killed are counted as survivors, whatever their reason). Survivors not accounted for: **{review}**; "
           f"accounting lines that match no survivor (killed since, or their mutant changed): {unused}.\n")
+    print("Reasons `eq-*` and `harmless-*` are written in `docs/mutation-accounted/" + group + ".txt`; the other "
+          "categories are mechanical (see `scripts/mutation_report.py`).\n")
     print("| survivors by category | count |\n|---|---:|")
     for cat, names in sorted(cats.items(), key=lambda kv: -len(kv[1])):
         print(f"| {cat} | {len(names)} |")
     for cat, names in sorted(cats.items(), key=lambda kv: -len(kv[1])):
         print(f"\n## {cat} ({len(names)})\n")
+        if cat in reasons:
+            print(reasons[cat] + "\n")
         for name in names:
             print(f"- `{name}` `{fingerprint(diffs[name])}`{' (no test reaches it)' if status[name] == 'no tests' else ''}\n\n  ```diff\n"
                   + "\n".join("  " + line for line in diffs[name]) + "\n  ```")
