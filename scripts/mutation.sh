@@ -42,6 +42,7 @@ pytest_add_cli_args_test_selection=
     tests/stats/test_mutation_kills_resampling.py
     tests/stats/test_mutation_kills_significance.py
     tests/stats/test_mutation_kills_weighted.py
+    tests/stats/test_mutation_kills_is_constant.py
 EOF
     ;;
     analysis) cat <<'EOF'
@@ -71,6 +72,8 @@ pytest_add_cli_args_test_selection=
     tests/metrics/test_rouge.py
     tests/metrics/test_mutation_kills_format_details.py
     tests/metrics/test_mutation_kills_rouge_entities_qags_text.py
+    tests/metrics/test_mutation_kills_quals.py
+    tests/metrics/test_mutation_kills_qags.py
     -k
     not benchmark and not cliff and not frank
 EOF

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import weighted
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ._checks import as_vector, choice, same_length
 
 LEVELS = ("summary", "system", "global", "partial")
@@ -256,7 +256,8 @@ def validated(x, y, docs, systems, level, method, kendall_variant):
     checks of :func:`correlate`, shared with the resampling functions)."""
     x = as_vector(x, "metric scores")
     y = as_vector(y, "human scores")
-    same_length(x=x, y=y, docs=docs, systems=systems)
+    if not same_length(x=x, y=y, docs=docs, systems=systems):
+        raise DataError("no scores to correlate: the metric and human scores are empty")
     choice(level, LEVELS, "level")
     choice(method, METHODS, "method")
     choice(kendall_variant, KENDALL_VARIANTS, "kendall variant")

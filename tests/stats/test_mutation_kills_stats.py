@@ -278,3 +278,11 @@ def test_roc_curve_and_detection_bootstrap_refuse_mismatched_or_empty_input():
         roc_curve([1, 0, 1, 0, 1], [0.5, 0.2, 0.7])
     with pytest.raises(DataError, match=r"^detection_bootstrap: no test summaries to resample$"):
         detection_bootstrap([], [], 0.5)
+
+
+def test_correlating_no_scores_is_a_data_error():
+    """Found while accounting for correlation's survivors: empty input reached numpy's argmax and failed there."""
+    from factbench.stats import correlate
+
+    with pytest.raises(DataError, match=r"^no scores to correlate: the metric and human scores are empty$"):
+        correlate([], [])
