@@ -74,6 +74,7 @@ pytest_add_cli_args_test_selection=
     tests/metrics/test_mutation_kills_rouge_entities_qags_text.py
     tests/metrics/test_mutation_kills_quals.py
     tests/metrics/test_mutation_kills_qags.py
+    tests/metrics/test_mutation_kills_qags_answers.py
     -k
     not benchmark and not cliff and not frank
 EOF
