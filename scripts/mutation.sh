@@ -50,6 +50,7 @@ only_mutate=factbench/report/analysis.py
 pytest_add_cli_args_test_selection=
     tests/stats/test_analysis.py
     tests/stats/test_oracles_analysis.py
+    tests/stats/test_mutation_kills_analysis.py
 EOF
     ;;
     metrics) cat <<'EOF'
