@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import hashlib
+import math
 import io
 import tokenize
 from collections import Counter, defaultdict
@@ -101,7 +102,12 @@ def read_accounted(group: str) -> tuple[dict[str, str], dict[tuple[str, str], st
     return reasons, mutants
 
 
-EQUIVALENT = ("numpy warning suppression only",)  # mechanical categories that change no value
+EQUIVALENT = ("numpy warning suppression only",)
+
+
+def pct(share: float) -> str:
+    """A share as a percentage, rounded down to 0.1 (99.96 % is not shown as 100.0 %)."""
+    return f"{math.floor(share * 1000) / 10:.1f}%" if share == share else "n/a"  # mechanical categories that change no value
 
 
 def load(work: str):
@@ -150,7 +156,7 @@ def main(work: str, group: str, seconds: str, recheck: str | None = None) -> Non
     score = count["killed"] / scored if scored else float("nan")
     cfg = Path("setup.cfg").read_text()
     print(f"# Mutation testing: {group}\n")
-    print(f"mutmut score **{score:.1%}** ({count['killed']} killed of {scored}; timeouts count as killed); "
+    print(f"mutmut score **{pct(score)}** ({count['killed']} killed of {scored}; timeouts count as killed); "
           f"{count['survived']} survived, {count['no tests']} without a covering test, "
           f"{count['suspicious']} suspicious, {count['not checked']} not checked; {len(status)} mutants in all, "
           f"{int(seconds) // 60} min on this machine (2 cores).\n")
@@ -180,12 +186,12 @@ def main(work: str, group: str, seconds: str, recheck: str | None = None) -> Non
     unused = len(set(accounted) - used)
     killed = count["killed"] + len(cats.get("killed by the tests added after the run", []))
     if rechecked:
-        print(f"\nAfter the tests added for the survivors: **{killed / scored:.1%}** "
+        print(f"\nAfter the tests added for the survivors: **{pct(killed / scored)}** "
               f"({killed - count['killed']} of the {len(survivors)} survivors killed; re-checked with "
               "`scripts/mutation_recheck.py`).")
     non_eq = scored - len(equivalent)
     review = sum(len(v) for k, v in cats.items() if k.startswith("to review"))
-    print(f"\nNon-equivalent mutants killed: **{killed / non_eq:.1%}** ({killed} of {non_eq}: {len(equivalent)} "
+    print(f"\nNon-equivalent mutants killed: **{pct(killed / non_eq)}** ({killed} of {non_eq}: {len(equivalent)} "
           "survivors are equivalent, categories `eq-*` and numpy warning suppression below; the others not "
           f"killed are counted as survivors, whatever their reason). Survivors not accounted for: **{review}**; "
           f"accounting lines that match no survivor (killed since, or their mutant changed): {unused}.\n")
