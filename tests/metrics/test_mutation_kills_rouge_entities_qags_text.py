@@ -16,7 +16,7 @@ from factbench.cache import Cache, entry_key
 from factbench.cards import parse_card
 from factbench.errors import ConfigError, ModelUnavailableError
 from factbench.metrics import create
-from factbench.metrics.entity_overlap import EntityOverlap, normalise, supported
+from factbench.metrics.entity_overlap import normalise, supported
 from factbench.metrics.qags_filter import Candidate, QuestionFilter, filter_questions
 from factbench.metrics.rouge import Rouge
 from factbench.records import Record

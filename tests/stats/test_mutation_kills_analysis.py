@@ -12,7 +12,6 @@ per-class recall, ROC AUC as the probability that a positive outscores a negativ
 
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -242,6 +242,21 @@ _UNEVEN_DOCS = ["a"] * 4 + ["b"] * 4 + ["c"] * 2
 _UNEVEN_SYSTEMS = ["S1", "S2", "S3", "S4", "S1", "S2", "S3", "S4", "S1", "S2"]
 
 
+def _record_chunk_sizes(monkeypatch) -> list[int]:
+    """Shrink the memory budget to 40 elements and record how many resamples each call of level_statistic
+    gets (the chunk sizes); returns the list the calls append to."""
+    sizes = []
+    real = resampling.level_statistic
+
+    def spy(*args, doc_w, sys_w, mask):
+        sizes.append(len(doc_w))
+        return real(*args, doc_w=doc_w, sys_w=sys_w, mask=mask)
+
+    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 40)
+    monkeypatch.setattr(resampling, "level_statistic", spy)
+    return sizes
+
+
 @pytest.mark.parametrize("level, method, n_resamples, chunks", [
     ("summary", "kendall", 3, [1, 1, 1]),   # per = 3 * 4 * 4 = 48 > 40: one resample at a time
     ("summary", "pearson", 7, [3, 3, 1]),   # per = 3 * 4 = 12: 40 // 12 = 3
@@ -254,15 +269,7 @@ def test_bootstrap_distribution_splits_resamples_into_chunks_within_the_memory_b
     lay = make_layout(_UNEVEN_DOCS, _UNEVEN_SYSTEMS)
     rng = np.random.default_rng(9)
     x, y = rng.normal(size=10), rng.normal(size=10)
-    sizes = []
-    real = resampling.level_statistic
-
-    def spy(*args, doc_w, sys_w, mask):
-        sizes.append(len(doc_w))
-        return real(*args, doc_w=doc_w, sys_w=sys_w, mask=mask)
-
-    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 40)
-    monkeypatch.setattr(resampling, "level_statistic", spy)
+    sizes = _record_chunk_sizes(monkeypatch)
     weights = resample_weights(lay, n_resamples, "inputs", seed=0)
     dist = bootstrap_distribution(x, y, lay, level, method, weights=weights)
     assert sizes == chunks and dist.shape == (n_resamples,)
@@ -271,15 +278,7 @@ def test_bootstrap_distribution_splits_resamples_into_chunks_within_the_memory_b
 def test_bootstrap_distribution_chunk_for_a_one_row_table_is_the_whole_budget(monkeypatch):
     """One row: per = 1 element per resample, so a chunk holds the full budget of 40 resamples."""
     lay = make_layout(["only"])
-    sizes = []
-    real = resampling.level_statistic
-
-    def spy(*args, doc_w, sys_w, mask):
-        sizes.append(len(doc_w))
-        return real(*args, doc_w=doc_w, sys_w=sys_w, mask=mask)
-
-    monkeypatch.setattr(resampling, "_CHUNK_ELEMENTS", 40)
-    monkeypatch.setattr(resampling, "level_statistic", spy)
+    sizes = _record_chunk_sizes(monkeypatch)
     dist = bootstrap_distribution([1.0], [2.0], lay, "global", "pearson", weights=resample_weights(lay, 50))
     assert sizes == [40, 10] and np.isnan(dist).all()
 
