@@ -12,7 +12,6 @@ never all held in memory.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from .. import rundir
 from ..errors import RunError
 from ..io import atomic_open, read_json, write_json
 from ..report.grouping import GROUPS_FILE
-from ..report.texts import TEXTS_FILE, read_line, text_offsets
+from ..report.texts import TEXTS_FILE, SourceIds, read_line, text_offsets
 from .local import sum_nested
 from .shard import read_shard_file, shard_of
 
@@ -208,7 +207,7 @@ def _write_texts(out: Path, dirs: list[Path], order) -> None:
     ranked = sorted(order, key=order.get)
     try:
         global_id: dict[tuple[int, int], int] = {}  # (shard, its source id) -> merged source id
-        by_digest: dict[bytes, int] = {}
+        merged_id = SourceIds()
         with atomic_open(out / TEXTS_FILE) as fh:
             for key in ranked:
                 n = order[key][2]
@@ -218,11 +217,9 @@ def _write_texts(out: Path, dirs: list[Path], order) -> None:
                 if (n, sid) in global_id:
                     continue
                 source = read_line(handles[n], offsets[n][0][sid])["source"]
-                digest = hashlib.sha1(source.encode("utf-8")).digest()
-                if digest not in by_digest:
-                    by_digest[digest] = len(by_digest)
-                    fh.write(json.dumps({"source_id": by_digest[digest], "source": source}, ensure_ascii=False) + "\n")
-                global_id[(n, sid)] = by_digest[digest]
+                global_id[(n, sid)], new = merged_id(source)
+                if new:
+                    fh.write(json.dumps({"source_id": global_id[(n, sid)], "source": source}, ensure_ascii=False) + "\n")
             for key in ranked:
                 n = order[key][2]
                 row = read_line(handles[n], offsets[n][1][key])

@@ -17,6 +17,22 @@ from ..io import atomic_open
 TEXTS_FILE = "texts.jsonl"
 
 
+class SourceIds:
+    """Numbers distinct source texts 0, 1, ... in the order first met, holding a digest per source, not its text
+    (``texts.jsonl``'s ``source_id``; also used by ``factbench merge`` to renumber the shards' sources)."""
+
+    def __init__(self):
+        self._ids: dict[bytes, int] = {}
+
+    def __call__(self, text: str) -> tuple[int, bool]:
+        """``(id of text, whether it is met for the first time)``."""
+        key = hashlib.sha1(text.encode("utf-8")).digest()
+        new = key not in self._ids
+        if new:
+            self._ids[key] = len(self._ids)
+        return self._ids[key], new
+
+
 def write_texts(run_dir: str | Path, records) -> Path:
     """Write ``texts.jsonl`` for ``records`` (a re-iterable of :class:`factbench.records.Record`).
 
@@ -24,15 +40,7 @@ def write_texts(run_dir: str | Path, records) -> Path:
     the texts (the runner streams its records).
     """
     path = Path(run_dir) / TEXTS_FILE
-    source_ids: dict[bytes, int] = {}
-
-    def source_id(text: str) -> tuple[int, bool]:
-        key = hashlib.sha1(text.encode("utf-8")).digest()
-        new = key not in source_ids
-        if new:
-            source_ids[key] = len(source_ids)
-        return source_ids[key], new
-
+    source_id = SourceIds()
     with atomic_open(path) as fh:
         for r in records:
             sid, new = source_id(r.source)
