@@ -256,10 +256,12 @@ def forward_pair(model, batch: dict, dtype: str):
 
     device_type = batch["input_ids"].device.type
     with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=dtype == "bf16"):
-        enc = model.get_encoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        # return_dict: a checkpoint whose config says return_dict=False would hand back tuples
+        enc = model.get_encoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                  return_dict=True)
         logits = [
             model(encoder_outputs=enc, attention_mask=batch["attention_mask"],
-                  decoder_input_ids=batch[side + "_decoder"], use_cache=False).logits
+                  decoder_input_ids=batch[side + "_decoder"], use_cache=False, return_dict=True).logits
             for side in ("positive", "negative")
         ]
     return logits

@@ -388,7 +388,8 @@ class Seq2SeqRunner:
         pad_id = pad if pad is not None else 0
         src, mask = _pad(sources, pad_id, self.device)
         with torch.inference_mode():
-            base = model.get_encoder()(input_ids=src, attention_mask=mask).last_hidden_state
+            # return_dict: a checkpoint whose config says return_dict=False would hand back a tuple
+            base = model.get_encoder()(input_ids=src, attention_mask=mask, return_dict=True).last_hidden_state
         self._count(tokens_in=int(mask.sum()))
         if index is None:
             index = torch.arange(len(sources), device=self.device).repeat_interleave(int(repeats))

@@ -155,3 +155,22 @@ def test_t5_trains_and_saves_too(tiny_models, pairs_file, tmp_path):
     import transformers as tf
 
     assert tf.AutoModelForSeq2SeqLM.from_pretrained(str(tmp_path / "t5" / "model")).config.model_type == "t5"
+
+
+def test_forward_pair_on_a_checkpoint_whose_config_says_return_dict_false(tiny_models):
+    """Oracle: transformers' own forward of the whole model (encoder included) with return_dict=True; the
+    checkpoint's ``return_dict=False`` must not turn the encoder output or the logits into tuples."""
+    from factbench.conseq.train import collate, forward_pair, load_trainable
+
+    model, tok, _ = load_trainable(str(tiny_models["bart"]), 0.0, 0.0, "cpu")
+    model.eval()
+    model.config.return_dict = False
+    pair = Pair("d", tok("The council met on Monday.")["input_ids"], tok("The council met.")["input_ids"],
+                tok("Nobody met.")["input_ids"])
+    batch = collate([pair], model.config.pad_token_id, model.config.decoder_start_token_id, "cpu")
+    with torch.no_grad():
+        pos, neg = forward_pair(model, batch, "fp32")
+        for side, got in (("positive", pos), ("negative", neg)):
+            want = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                         decoder_input_ids=batch[side + "_decoder"], use_cache=False, return_dict=True).logits
+            assert torch.allclose(got, want, atol=1e-6)

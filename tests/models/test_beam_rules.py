@@ -37,7 +37,8 @@ class ScriptedSeq2Seq(torch.nn.Module):
         self.calls = 0
 
     def get_encoder(self):
-        return lambda input_ids, attention_mask: SimpleNamespace(last_hidden_state=input_ids[..., None].float())
+        return lambda input_ids, attention_mask, **kwargs: SimpleNamespace(
+            last_hidden_state=input_ids[..., None].float())
 
     def get_decoder(self):
         return torch.nn.Module()
@@ -150,7 +151,8 @@ def test_beam_search_stops_by_transformers_early_stop_rule():
     Without the rule the search would go on and finish "b b EOS" = -1.7148 + ln 0.99 = -1.7249, norm -0.5750,
     better than "b EOS": the rule changes the output, and transformers returns ["EOS", "b EOS"]."""
     model = ScriptedSeq2Seq(bs_table, vocab=3)
-    (hyps,) = beam_search(model, Tokenizer(), [[5, 6, 7]], num_beams=2, num_return=2, max_new_tokens=6)
+    (hyps,) = beam_search(model, Tokenizer(), [[5, 6, 7]], num_beams=2, num_return=2, max_new_tokens=6,
+                          early_stopping=False)
     assert [h.tokens for h in hyps] == [[EOS], [2, EOS]]
     assert [h.norm_score for h in hyps] == pytest.approx([math.log(0.6), (math.log(0.4) + math.log(0.55)) / 2],
                                                          abs=1e-5)
@@ -158,7 +160,8 @@ def test_beam_search_stops_by_transformers_early_stop_rule():
 
 
 def test_beam_search_goes_on_while_a_running_beam_can_still_win():
-    """transformers' heuristic rule (``early_stopping=False``). Same model, but at step 1 "b" is likelier (p = 0.7): "b b" = ln 0.4 + ln 0.7 = -1.2730, -0.6365 at length 2,
+    """transformers' heuristic rule (``early_stopping=False``). Same model, but at step 1 "b" is likelier
+    (p = 0.7): "b b" = ln 0.4 + ln 0.7 = -1.2730, -0.6365 at length 2,
     better than the worst finished ("b EOS" = ln 0.4 + ln 0.3 = -2.1203, norm -1.0601): the search goes on and
     step 2 finishes "b b EOS" (-1.2831, norm -0.4277), which replaces "b EOS"; then the best running "b b b"
     (-5.8782 / 3 = -1.9594) cannot beat -0.5108: stop after three steps."""
