@@ -186,8 +186,9 @@ def diverse_beam_search(
             cand_t.append(t)
             if diversity_counts == "candidates":
                 counted = t
-            else:  # the token this group continues with: its best non-EOS candidate
-                counted = torch.where(t[:, 0] == eos, t[:, 1], t[:, 0])[:, None]
+            else:  # the token this group continues with: its best non-EOS candidate (the only one if k = 1)
+                second = t[:, 1] if k > 1 else t[:, 0]
+                counted = torch.where(t[:, 0] == eos, second, t[:, 0])[:, None]
             div.scatter_add_(1, counted, torch.ones(counted.shape, dtype=div.dtype, device=dev))
             proposed = torch.cat([proposed, counted], dim=1)
         # interleave as fairseq: position c * N + g holds candidate c of group g
