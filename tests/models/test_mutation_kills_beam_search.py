@@ -15,7 +15,10 @@ source token), so that every score is a sum of known logarithms:
   ``sum log p / len ** lp`` both for finished hypotheses and for the best running one in the early-stop heuristic
   (length = tokens generated so far, ``cur_len - decoder_prompt_len``), the strict ``>`` of that heuristic, and
   that an input which is done (``early_stopping=True``: k finished; ``False``: the heuristic says no running beam
-  can enter) takes no more hypotheses while other inputs of the batch go on.
+  can enter) takes no more hypotheses while other inputs of the batch go on;
+- that every tensor of the search is made on the model's device, not torch's default one: on a CUDA machine with
+  the model on the GPU, and on any machine with a probe (DefaultDeviceIsNotTheModels) that makes the default
+  device another one than the model's and refuses the calls that mix the two, as CUDA does.
 
 Expected values are derived by hand from those rules (the arithmetic is in the docstrings and comments), from the
 documented format, or from the tokenizer's own encoding; none is a value produced by running factbench.
@@ -26,6 +29,8 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves, tree_map
 
 from factbench.models.generation import beam_search
 from factbench.timing import StageTimer
@@ -360,3 +365,96 @@ def test_search_state_lives_on_the_model_device():
         model = SourceScripted(table, 4).to("cuda")
         out = beam_search(model, IdTokenizer(), src, num_beams=2, num_return=2, max_new_tokens=5, **kw)
         assert [h.tokens for h in out[0]] == expected
+
+
+class OnDefaultDevice(torch.Tensor):
+    """A tensor made on torch's default device (the probe below keeps its data on the CPU)."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+
+DEFAULT_DEVICE = torch.device("cpu", 0)  # what ``.device`` says of an OnDefaultDevice tensor
+
+
+class DefaultDeviceIsNotTheModels(TorchFunctionMode):
+    """Makes torch's default device a device other than the model's (CPU), as on a GPU machine, where the model
+    is on CUDA and the default device is the CPU, and refuses what CUDA refuses there: a call that mixes tensors of
+    the two devices (a 0-dim tensor on the default device, which CUDA takes as a scalar, and index tensors on the
+    default device into a tensor on the model's, which CUDA accepts, excepted).
+
+    A tensor made without a device (or with ``device=None``) is marked as being on the default device
+    (OnDefaultDevice); ``.to(device)`` with the model's device unmarks it, ``.to(None)`` does not; any other call
+    puts its result where its tensor arguments are; ``x.device`` of a marked tensor is ``cpu:0``, and a tensor made
+    with that device is marked too. The data stay on the CPU, so the search runs to its end (torch's ``meta``
+    device, which the diverse-beam probe in test_mutation_kills_diverse_beam.py uses, has no data:
+    ``beam_search`` makes ``top_mask`` on the default device and then moves it with ``.to(dev)``, which a GPU
+    run does and which cannot copy out of ``meta``)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func == torch.Tensor.device.__get__:
+            return DEFAULT_DEVICE if isinstance(args[0], OnDefaultDevice) else func(*args)
+        tensors = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        checked = tensors
+        if func in (torch.Tensor.__getitem__, torch.Tensor.__setitem__) and not isinstance(args[0], OnDefaultDevice):
+            # CUDA indexes a CUDA tensor with CPU index tensors (not a CPU tensor with CUDA ones)
+            checked = [args[0], *[t for t in tree_leaves(args[2:]) if isinstance(t, torch.Tensor)]]
+        marked = {isinstance(t, OnDefaultDevice) for t in checked
+                  if not (t.dim() == 0 and isinstance(t, OnDefaultDevice))}
+        if len(marked) > 1:
+            raise RuntimeError(f"{getattr(func, '__name__', func)} mixes tensors of the model's and the default "
+                               "device")
+        device = kwargs.get("device")
+        if func in (torch.Tensor.to, torch.Tensor.to.__get__) or getattr(func, "__name__", "") == "to":
+            device = next((a for a in args[1:] if isinstance(a, (str, torch.device, torch.Tensor))), device)
+            if isinstance(device, torch.Tensor):
+                device = DEFAULT_DEVICE if isinstance(device, OnDefaultDevice) else device.device
+        if device is not None:
+            on_default = torch.device(device) == DEFAULT_DEVICE
+        elif tensors:
+            on_default = marked == {True} or (not marked and any(isinstance(t, OnDefaultDevice) for t in tensors))
+        else:
+            on_default = True  # a tensor made without a device: on the default device
+        plain = lambda x: x.as_subclass(torch.Tensor) if isinstance(x, OnDefaultDevice) else x  # noqa: E731
+        on_cpu = lambda x: torch.device("cpu") if x == DEFAULT_DEVICE else x  # noqa: E731
+        args, kwargs = tree_map(lambda x: on_cpu(plain(x)) if isinstance(x, (torch.Tensor, torch.device)) else x,
+                                (args, kwargs))
+        out = func(*args, **kwargs)
+        if on_default:
+            out = tree_map(lambda x: x.as_subclass(OnDefaultDevice) if type(x) is torch.Tensor else x, out)
+        return out
+
+
+def test_search_state_is_made_on_the_model_device_not_the_default_one():
+    """The searches of the CUDA test above on a CPU machine, with the probe making torch's default device one
+    other than the model's and refusing any call that mixes the two (as CUDA does): every tensor the search makes
+    must be on the model's device (``device=runner.device``), or the step's arithmetic raises. Expected: the
+    hand-derived outputs of test_length_penalty_two_in_finished_scores_and_in_the_heuristic and
+    test_an_input_with_k_finished_takes_no_more_hypotheses_while_the_batch_goes_on."""
+    for table, src, kw, expected in [
+        (stop_table, [[5]], dict(early_stopping=False, length_penalty=2.0), [[B_, B_, EOS], [B_, EOS]]),
+        (by_source(s6=go_on_table, s8=long_table), [[6], [8]], dict(early_stopping=True), [[EOS], [B_, EOS]]),
+    ]:
+        for plain in (False, True):
+            model = SourceScripted(table, 4)
+            with DefaultDeviceIsNotTheModels():
+                out = beam_search(model, IdTokenizer(), src, num_beams=2, num_return=2, max_new_tokens=5,
+                                  plain=plain, **kw)
+            assert [h.tokens for h in out[0]] == expected
+            assert len(out) == len(src) and out[-1][0].tokens == ([B_] * 5 if len(src) == 2 else expected[0])
+    # the probe itself: it refuses what CUDA refuses, and accepts what CUDA accepts
+    with DefaultDeviceIsNotTheModels():
+        on_model = torch.zeros(3, device=torch.device("cpu"))
+        with pytest.raises(RuntimeError, match="mixes tensors"):
+            on_model + torch.zeros(3)
+        with pytest.raises(RuntimeError, match="mixes tensors"):
+            on_model + torch.zeros(3, device=None)
+        with pytest.raises(RuntimeError, match="mixes tensors"):
+            on_model + torch.zeros(3).to(None)
+        assert (on_model + torch.ones(3).to(on_model.device)).tolist() == [1, 1, 1]
+        assert (on_model + torch.tensor(2.0)).tolist() == [2, 2, 2]
+        assert on_model[torch.tensor([0, 2])].tolist() == [0, 0]
+        with pytest.raises(RuntimeError, match="mixes tensors"):
+            torch.zeros(3)[torch.arange(2, device=torch.device("cpu"))]
+        with pytest.raises(RuntimeError, match="mixes tensors"):  # the result stays on the model's device
+            on_model[torch.tensor([0, 2])] + torch.zeros(2)
