@@ -51,6 +51,10 @@ pytest_add_cli_args_test_selection=
     tests/stats/test_analysis.py
     tests/stats/test_oracles_analysis.py
     tests/stats/test_mutation_kills_analysis.py
+    tests/stats/test_mutation_kills_analysis_tables.py
+    tests/stats/test_mutation_kills_analysis_pairs.py
+    tests/stats/test_mutation_kills_analysis_columns.py
+    tests/stats/test_mutation_kills_analysis_write.py
 EOF
     ;;
     metrics) cat <<'EOF'
