@@ -354,7 +354,8 @@ def test_every_tensor_is_requested_on_the_model_device(lm):
         Seq2SeqRunner(lm.model, ids, pad, index=[0, 1])
     cpu = torch.device("cpu")
     assert mode.seen
-    bad = [s for s in mode.seen if not isinstance(s[2], (torch.device, str)) or s[2] == "-" or torch.device(s[2]) != cpu]
+    bad = [s for s in mode.seen
+           if not isinstance(s[2], (torch.device, str)) or s[2] == "-" or torch.device(s[2]) != cpu]
     assert not bad, bad
     names = {s[0] for s in mode.seen}
     assert {"to", "arange", "as_tensor", "tensor"} <= names
