@@ -1,6 +1,7 @@
 """Shared fixtures. Real benchmark data comes from FACTBENCH_DATA_DIR (default ../shared/data); without it
 the tests that need it skip, except in CI (CI=true), where missing data fails the run."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -62,3 +63,23 @@ def install_plugin(tmp_path, monkeypatch):
         return f"{module_name}:{cls.__name__}"
 
     return install
+
+
+@pytest.fixture
+def length_warnings():
+    """A function giving the transformers "longer than the specified maximum" warnings logged so far in the
+    test (the tokenizer's logger at warning level while the test runs)."""
+    from transformers.utils import logging as hf_logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("transformers.tokenization_utils_base")
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()
+    logger.addHandler(handler)
+    try:
+        yield lambda: [r.getMessage() for r in records if "longer than the specified maximum" in r.getMessage()]
+    finally:
+        logger.removeHandler(handler)
+        hf_logging.set_verbosity(level)

@@ -297,7 +297,10 @@ def test_ungrouped_attention_is_eager_attention(cross, monkeypatch):
     out, _ = scoring._decoding_attention(cross, q, k, v, mask, scaling=0.37, dropout=0.0, head_mask=head_mask)
     want, _ = _eager(cross, q, k, v, mask, scaling=0.37, dropout=0.0, head_mask=head_mask)
     assert torch.allclose(out, want, atol=1e-12, rtol=0)
-    assert torch.equal(out[:, :, 1], torch.zeros_like(out[:, :, 1]))  # head 1 masked out (hand: weights x 0)
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) < 5:  # transformers 5's eager attention has no head mask
+        assert torch.equal(out[:, :, 1], torch.zeros_like(out[:, :, 1]))  # head 1 masked out (weights x 0)
 
 
 def test_ungrouped_attention_applies_dropout_like_eager(cross, monkeypatch):
