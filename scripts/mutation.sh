@@ -55,6 +55,7 @@ pytest_add_cli_args_test_selection=
     tests/stats/test_mutation_kills_analysis_pairs.py
     tests/stats/test_mutation_kills_analysis_columns.py
     tests/stats/test_mutation_kills_analysis_write.py
+    tests/stats/test_mutation_kills_analysis_entry.py
 EOF
     ;;
     metrics) cat <<'EOF'

@@ -102,12 +102,12 @@ def read_accounted(group: str) -> tuple[dict[str, str], dict[tuple[str, str], st
     return reasons, mutants
 
 
-EQUIVALENT = ("numpy warning suppression only",)
+EQUIVALENT = ("numpy warning suppression only",)  # mechanical categories that change no value
 
 
 def pct(share: float) -> str:
     """A share as a percentage, rounded down to 0.1 (99.96 % is not shown as 100.0 %)."""
-    return f"{math.floor(share * 1000) / 10:.1f}%" if share == share else "n/a"  # mechanical categories that change no value
+    return f"{math.floor(share * 1000) / 10:.1f}%" if share == share else "n/a"
 
 
 def load(work: str):

@@ -217,9 +217,10 @@ def _write_texts(out: Path, dirs: list[Path], order) -> None:
                 if (n, sid) in global_id:
                     continue
                 source = read_line(handles[n], offsets[n][0][sid])["source"]
-                global_id[(n, sid)], new = merged_id(source)
+                merged, new = merged_id(source)
+                global_id[(n, sid)] = merged
                 if new:
-                    fh.write(json.dumps({"source_id": global_id[(n, sid)], "source": source}, ensure_ascii=False) + "\n")
+                    fh.write(json.dumps({"source_id": merged, "source": source}, ensure_ascii=False) + "\n")
             for key in ranked:
                 n = order[key][2]
                 row = read_line(handles[n], offsets[n][1][key])
